@@ -1,0 +1,47 @@
+# Two commands: `make run` (set up and start everything) and `make test` (set up and run the suite).
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+export DJANGO_SETTINGS_MODULE ?= config.settings
+
+.PHONY: run test lint setup migrate demo fmt bench clean
+
+$(STAMP): pyproject.toml
+	@if [ ! -x $(PY) ]; then \
+		interp=$$(PYTHON="$(PYTHON)" scripts/find-python.sh) || exit 1; \
+		echo "Creating $(VENV) with $$interp"; \
+		"$$interp" -m venv $(VENV); \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+migrate: setup
+	$(PY) manage.py migrate --no-input -v0
+
+run: migrate
+	@scripts/run.sh
+
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy config orders dashboard
+	$(BIN)/lint-imports
+	$(PY) manage.py makemigrations --check --dry-run -v1
+
+fmt: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup
+	@echo "See bench/README.md"
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,74 @@
+"""Request ids on every response, and the API's error envelope for responses Django makes itself."""
+
+import contextvars
+import logging
+import re
+import uuid
+
+import orjson
+from django.http import HttpRequest, HttpResponse
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+API_PREFIX = "/api/"
+
+
+def error_response(status: int, error_code: str, message: str, **extra) -> HttpResponse:
+    body = {"success": False, "message": message, "errorCode": error_code, **extra}
+    return HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+class RequestIdMiddleware:
+    """Echo the caller's X-Request-Id (when it is a sane token) or make one; log lines carry it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-Id", "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = request_id_var.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-Id"] = request_id
+        return response
+
+
+class ApiErrorEnvelopeMiddleware:
+    """Under /api/, turn framework-made 404/405 responses (not JSON) into the spec's envelope."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith(API_PREFIX):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        if response.status_code == 405:
+            allowed = response.get("Allow", "")
+            new = error_response(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"{request.method} is not allowed here. Allowed: {allowed or 'none'}.",
+            )
+            if allowed:
+                new["Allow"] = allowed
+            return new
+        if response.status_code == 404:
+            return error_response(404, "NOT_FOUND", f"No API route matches {request.path}.")
+        return response
+
+
+def api_route_not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    return error_response(404, "NOT_FOUND", f"No API route matches {request.path}. See /api/v1/docs.")
