@@ -374,6 +374,9 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # When a task for this delivery was last handed to the task backend; the sweep re-enqueues a due
+    # delivery only when this is older than its grace period, so a stopped worker does not pile up tasks.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -405,6 +408,35 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.attempt_number}: {self.status_code or self.error}"
+
+
+class RateLimitCounter(models.Model):
+    """Requests of one API key in one fixed window (orders/ratelimit.py).
+
+    Incremented with one atomic upsert (INSERT … ON CONFLICT DO UPDATE … RETURNING) so the count is
+    exact across processes and threads; old windows are pruned by `manage.py webhook_sweep`.
+    """
+
+    class Scope(models.TextChoices):
+        MINUTE = "m"
+        HOUR = "h"
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=1, choices=Scope.choices)
+    # Unix seconds of the window's start (a multiple of 60 or 3600).
+    window_start = models.BigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_key", "scope", "window_start"], name="one_counter_per_key_and_window"
+            )
+        ]
+        indexes = [models.Index(fields=["window_start"], name="ratelimit_window_start")]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id}/{self.scope}@{self.window_start}: {self.count}"
 
 
 class IdempotencyRecord(models.Model):
