@@ -1,0 +1,207 @@
+"""Orders, history entries, customers and products as the API shows them (spec §3.2, §3.7).
+
+Plain functions returning dicts with camelCase keys, so a list of 50 rows costs no schema validation
+(the pydantic schemas in orders/api/schemas.py document the same shapes for OpenAPI). Money stays
+`Decimal` here; the API's renderer writes it as a JSON number. Timestamps go through `iso` (UTC, ms, Z).
+
+Blank optional strings (`platformName`, `notes`, …) are `null` on the wire: a client can test one
+thing (`is null`) instead of two.
+"""
+
+from typing import Any
+
+from orders.api.common import iso
+from orders.models import Customer, HistoryEntry, LineItem, Order, Product, Refund, Variant
+from orders.statuses import allowed_transitions
+
+ADDRESS_KEYS = ("name", "line1", "line2", "city", "region", "postalCode", "country")
+
+# The Order columns a summary needs: lists read exactly these with `.values(*SUMMARY_FIELDS)`.
+SUMMARY_FIELDS = (
+    "id",
+    "external_id",
+    "platform_name",
+    "order_number",
+    "status",
+    "payment_status",
+    "customer_id",
+    "customer_email",
+    "customer_name",
+    "item_count",
+    "total",
+    "refunded_amount",
+    "currency",
+    "created_at",
+    "updated_at",
+)
+
+
+def order_number(number: int) -> str:
+    """The displayed order number: `ORD-000123` (wider numbers keep all their digits)."""
+    return f"ORD-{number:06d}"
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value or None
+
+
+def order_summary_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A list row from `Order.objects.values(*SUMMARY_FIELDS)` (or the same keys from a model)."""
+    customer_id = row["customer_id"]
+    return {
+        "id": str(row["id"]),
+        "externalId": row["external_id"],
+        "platformName": _blank_to_none(row["platform_name"]),
+        "orderNumber": order_number(row["order_number"]),
+        "status": row["status"],
+        "paymentStatus": row["payment_status"],
+        "customerId": str(customer_id) if customer_id else None,
+        "customerEmail": _blank_to_none(row["customer_email"]),
+        "customerName": _blank_to_none(row["customer_name"]),
+        "itemCount": row["item_count"],
+        "total": row["total"],
+        "refundedAmount": row["refunded_amount"],
+        "currency": row["currency"],
+        "createdAt": iso(row["created_at"]),
+        "updatedAt": iso(row["updated_at"]),
+    }
+
+
+def order_summary(order: Order) -> dict[str, Any]:
+    return order_summary_row({field: getattr(order, field) for field in SUMMARY_FIELDS})
+
+
+def address(value: dict | None) -> dict[str, Any] | None:
+    """A stored address with exactly the spec's keys (missing ones null, unknown ones dropped)."""
+    if not value:
+        return None
+    return {key: value.get(key) for key in ADDRESS_KEYS}
+
+
+def customer_brief(customer: Customer | None) -> dict[str, Any] | None:
+    if customer is None:
+        return None
+    return {
+        "id": str(customer.id),
+        "email": customer.email,
+        "phoneNumber": _blank_to_none(customer.phone_number),
+        "firstName": _blank_to_none(customer.first_name),
+        "lastName": _blank_to_none(customer.last_name),
+    }
+
+
+def customer_detail(customer: Customer, orders_count: int | None = None) -> dict[str, Any]:
+    data = customer_brief(customer)
+    assert data is not None  # noqa: S101 - customer is not None here; narrows the type
+    data["createdAt"] = iso(customer.created_at)
+    if orders_count is not None:
+        data["ordersCount"] = orders_count
+    return data
+
+
+def line_item(item: LineItem) -> dict[str, Any]:
+    return {
+        "id": str(item.id),
+        "productId": str(item.product_id) if item.product_id else None,
+        "variantId": str(item.variant_id) if item.variant_id else None,
+        "externalProductId": _blank_to_none(item.external_product_id),
+        "externalVariantId": _blank_to_none(item.external_variant_id),
+        "quantity": item.quantity,
+        "price": item.price,
+        "subtotal": item.subtotal,
+        # The snapshot taken when the order was placed, not the catalogue's current values.
+        "product": {"name": item.name, "sku": _blank_to_none(item.sku)},
+    }
+
+
+def refund(value: Refund) -> dict[str, Any]:
+    return {
+        "id": str(value.id),
+        "amount": value.amount,
+        "reason": _blank_to_none(value.reason),
+        "status": value.status,
+        "createdAt": iso(value.created_at),
+        "processedAt": iso(value.processed_at),
+    }
+
+
+def history_entry(entry: HistoryEntry) -> dict[str, Any]:
+    """One audit entry (spec §3.7). The note is also given as `reason`: both names are in use."""
+    note = _blank_to_none(entry.note)
+    return {
+        "id": entry.id,
+        "kind": entry.kind,
+        "fromStatus": entry.from_status,
+        "toStatus": entry.to_status,
+        "changedAt": iso(entry.changed_at),
+        "actor": {
+            "type": entry.actor_type,
+            "name": entry.actor_name,
+            "apiKeyPrefix": _blank_to_none(entry.actor_api_key_prefix),
+        },
+        "note": note,
+        "reason": note,
+        "metadata": entry.metadata or {},
+    }
+
+
+def history_feed_entry(entry: HistoryEntry) -> dict[str, Any]:
+    """A store-wide feed entry: the entry plus which order it belongs to (needs `order` loaded)."""
+    data = history_entry(entry)
+    data["orderId"] = str(entry.order_id)
+    data["orderNumber"] = order_number(entry.order.order_number)
+    return data
+
+
+def order_detail(order: Order) -> dict[str, Any]:
+    """The full order. Expects `selectors.order_get_for_detail`'s prefetches (else it queries)."""
+    data = order_summary(order)
+    data.update(
+        {
+            "customer": customer_brief(order.customer),
+            "shippingAddress": address(order.shipping_address),
+            "billingAddress": address(order.billing_address),
+            "items": [line_item(item) for item in order.items.all()],
+            "subtotal": order.subtotal,
+            "tax": order.tax,
+            "shipping": order.shipping,
+            "discount": order.discount,
+            "payment": {
+                "method": _blank_to_none(order.payment_method),
+                "transactionId": _blank_to_none(order.payment_transaction_id),
+                "paidAt": iso(order.paid_at),
+            },
+            "refunds": [refund(r) for r in order.refunds.all()],
+            "metadata": order.metadata or {},
+            "notes": _blank_to_none(order.notes),
+            "statusHistory": [history_entry(e) for e in order.history.all()],
+            "allowedTransitions": allowed_transitions(order.status),
+            "cancelledAt": iso(order.cancelled_at),
+            "cancelReason": _blank_to_none(order.cancel_reason),
+        }
+    )
+    return data
+
+
+def variant(value: Variant) -> dict[str, Any]:
+    return {
+        "id": str(value.id),
+        "externalVariantId": value.external_id,
+        "sku": _blank_to_none(value.sku),
+        "name": _blank_to_none(value.name),
+        "price": value.price,
+        "inventoryQuantity": value.inventory_quantity,
+        "trackInventory": value.track_inventory,
+    }
+
+
+def product(value: Product) -> dict[str, Any]:
+    """A product with its variants (expects `variants` prefetched)."""
+    return {
+        "id": str(value.id),
+        "externalProductId": value.external_id,
+        "name": value.name,
+        "variants": [variant(v) for v in value.variants.all()],
+        "createdAt": iso(value.created_at),
+        "updatedAt": iso(value.updated_at),
+    }
