@@ -4,12 +4,22 @@ Every function takes the store explicitly (keyword-only) and filters on it first
 across stores by forgetting a filter in a view.
 """
 
+import re
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from typing import Any, NamedTuple
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncDate
 
-from orders import errors
-from orders.models import HistoryEntry, Order, Store
+from orders import errors, pagination
+from orders.models import Customer, HistoryEntry, Order, Product, Store, Variant
+from orders.serializers import EXPORT_FIELDS, HISTORY_FEED_FIELDS, SUMMARY_FIELDS
+from orders.statuses import OrderStatus
 
 
 def _as_uuid(value: str) -> uuid.UUID | None:
@@ -67,3 +77,398 @@ def order_get_for_detail(*, store: Store, order_ref: str) -> Order:
 def order_history(*, order: Order) -> QuerySet[HistoryEntry]:
     """An order's history, oldest first."""
     return HistoryEntry.objects.filter(order=order, store_id=order.store_id).order_by("changed_at", "id")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Order lists (spec §3.4): one filter object shared by the list, the export and the stats.
+
+
+class Sort(NamedTuple):
+    column: str
+    descending: bool
+
+
+# The API's sort values → column and direction. Each column has a (store, column DESC, id DESC) index
+# (order_number: the unique constraint), scanned backwards for the ascending sorts.
+SORTS: dict[str, Sort] = {
+    "-createdAt": Sort("created_at", True),
+    "createdAt": Sort("created_at", False),
+    "-updatedAt": Sort("updated_at", True),
+    "updatedAt": Sort("updated_at", False),
+    "-total": Sort("total", True),
+    "total": Sort("total", False),
+    "-orderNumber": Sort("order_number", True),
+    "orderNumber": Sort("order_number", False),
+}
+DEFAULT_SORT = "-createdAt"
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    """Parsed, validated list filters. Time bounds are aware datetimes, `*_from` inclusive and
+    `*_before` exclusive (a date-only `dateTo` becomes the next local midnight)."""
+
+    statuses: tuple[str, ...] = ()
+    payment_statuses: tuple[str, ...] = ()
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+    updated_from: datetime | None = None
+    updated_before: datetime | None = None
+    customer_id: uuid.UUID | None = None
+    external_id: str | None = None
+    platform_name: str | None = None
+    search: str | None = None
+    sort: str = DEFAULT_SORT
+
+    def fingerprint(self) -> str:
+        """What a cursor walk depends on: every filter and the sort."""
+        return pagination.fingerprint(*(getattr(self, f.name) for f in fields(self)))
+
+
+_ORDER_NUMBER = re.compile(r"^(?:ORD-?)?0*(\d{1,18})$", re.IGNORECASE)
+
+
+def _search_filter(term: str) -> Q:
+    """Order number (`ORD-000123`, `123`), external ID, or part of the customer's email or name."""
+    condition = Q(external_id=term) | Q(customer_email__icontains=term) | Q(customer_name__icontains=term)
+    number = _ORDER_NUMBER.match(term)
+    if number:
+        condition |= Q(order_number=int(number.group(1)))
+    return condition
+
+
+def order_filter_queryset(*, store: Store, filters: OrderFilters) -> QuerySet[Order]:
+    """The store's orders matching `filters`, unordered."""
+    qs = Order.objects.filter(store=store)
+    if filters.statuses:
+        qs = qs.filter(status__in=filters.statuses)
+    if filters.payment_statuses:
+        qs = qs.filter(payment_status__in=filters.payment_statuses)
+    if filters.created_from:
+        qs = qs.filter(created_at__gte=filters.created_from)
+    if filters.created_before:
+        qs = qs.filter(created_at__lt=filters.created_before)
+    if filters.updated_from:
+        qs = qs.filter(updated_at__gte=filters.updated_from)
+    if filters.updated_before:
+        qs = qs.filter(updated_at__lt=filters.updated_before)
+    if filters.customer_id:
+        qs = qs.filter(customer_id=filters.customer_id)
+    if filters.external_id:
+        qs = qs.filter(external_id=filters.external_id)
+    if filters.platform_name:
+        qs = qs.filter(platform_name=filters.platform_name)
+    if filters.search:
+        qs = qs.filter(_search_filter(filters.search))
+    return qs
+
+
+def order_sorted_queryset(*, store: Store, filters: OrderFilters) -> QuerySet[Order]:
+    """Filtered and ordered by the sort column, then id in the same direction (a total order)."""
+    sort = SORTS[filters.sort]
+    prefix = "-" if sort.descending else ""
+    return order_filter_queryset(store=store, filters=filters).order_by(
+        f"{prefix}{sort.column}", f"{prefix}id"
+    )
+
+
+def _after(column: str, descending: bool, value: Any, last_id: Any) -> Q:
+    """Rows strictly after (value, last_id) in the walk's order.
+
+    Written as `col <= v AND (col < v OR id < last_id)` rather than a bare OR: the first conjunct is a
+    range the index can start from, so a page deep in the walk costs what the first page costs.
+    """
+    if descending:
+        return Q(**{f"{column}__lte": value}) & (Q(**{f"{column}__lt": value}) | Q(id__lt=last_id))
+    return Q(**{f"{column}__gte": value}) & (Q(**{f"{column}__gt": value}) | Q(id__gt=last_id))
+
+
+def _key_to_json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()  # full microseconds: the walk must not lose ties
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    return value
+
+
+def _key_from_json(column: str, value: Any) -> Any:
+    if column in {"created_at", "updated_at", "changed_at"}:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError("naive datetime")
+        return parsed
+    if column == "total":
+        return Decimal(value)
+    if column in {"order_number"}:
+        return int(value)
+    return value
+
+
+@dataclass
+class Page:
+    rows: list[dict[str, Any]]
+    total: int
+    total_is_capped: bool
+    has_more: bool
+    next_cursor: str | None
+
+
+def _capped_count(qs: QuerySet) -> tuple[int, bool]:
+    """Exact count up to settings.API_COUNT_CAP: `COUNT(*)` over a `LIMIT cap+1` subquery, so counting
+    a huge result set stops early instead of costing a full scan."""
+    cap = settings.API_COUNT_CAP
+    count = qs.order_by().values("pk")[: cap + 1].count()
+    return min(count, cap), count > cap
+
+
+def _page(
+    qs: QuerySet,
+    *,
+    column: str,
+    descending: bool,
+    walk: str,
+    limit: int,
+    offset: int,
+    cursor: str | None,
+    fields_: tuple[str, ...],
+) -> Page:
+    """One page of `qs` (already ordered by column, id) as `.values(*fields_)` dicts. Two queries."""
+    total, capped = _capped_count(qs)
+    if cursor:
+        try:
+            raw_value, raw_id = pagination.decode_cursor(cursor, walk, key_length=2)
+            value = _key_from_json(column, raw_value)
+            last_id = uuid.UUID(raw_id) if column != "changed_at" else int(raw_id)
+        except (ValueError, TypeError, ArithmeticError):
+            raise pagination.invalid_cursor() from None
+        qs = qs.filter(_after(column, descending, value, last_id))
+    rows = list(qs.values(*fields_)[offset : offset + limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if has_more:
+        last = rows[-1]
+        next_cursor = pagination.encode_cursor([_key_to_json(last[column]), _key_to_json(last["id"])], walk)
+    return Page(rows=rows, total=total, total_is_capped=capped, has_more=has_more, next_cursor=next_cursor)
+
+
+def order_list(
+    *, store: Store, filters: OrderFilters, limit: int, offset: int = 0, cursor: str | None = None
+) -> Page:
+    """A page of summary rows (`.values(*SUMMARY_FIELDS)`), the capped total and the next cursor.
+
+    Always two queries, whatever the page size. With `cursor`, the walk continues after the cursor's
+    row (and `offset` skips further rows from there). Raises ValidationFailed for a bad cursor.
+    """
+    sort = SORTS[filters.sort]
+    return _page(
+        order_sorted_queryset(store=store, filters=filters),
+        column=sort.column,
+        descending=sort.descending,
+        walk=filters.fingerprint(),
+        limit=limit,
+        offset=offset,
+        cursor=cursor,
+        fields_=SUMMARY_FIELDS,
+    )
+
+
+def order_export_rows(*, store: Store, filters: OrderFilters) -> Iterator[tuple]:
+    """Every matching order as a tuple of EXPORT_FIELDS, in the list's order, read from a server-side
+    cursor in chunks (PostgreSQL; SQLite fetches in chunks) so memory stays flat at any size."""
+    qs = order_sorted_queryset(store=store, filters=filters)
+    return qs.values_list(*EXPORT_FIELDS).iterator(chunk_size=EXPORT_CHUNK_SIZE)
+
+
+EXPORT_CHUNK_SIZE = 2000
+STATS_DEFAULT_DAYS = 30
+STATS_MAX_DAYS = 366
+
+
+@dataclass
+class OrderStats:
+    by_status: dict[str, int]
+    total_orders: int
+    total_revenue: Decimal
+    days: list[dict[str, Any]]  # {"date": date, "count": int, "revenue": Decimal}, every day of the window
+    window_from: date
+    window_to: date
+
+
+def stats_window(*, filters: OrderFilters, tz: tzinfo, now: datetime) -> tuple[date, date]:
+    """The local days of the daily series: the created-date filter's range, else the last 30 days.
+
+    Returns (first day, last day), both inclusive, in the store's timezone.
+    """
+    last = (
+        (filters.created_before - timedelta(microseconds=1)).astimezone(tz).date()
+        if (filters.created_before)
+        else now.astimezone(tz).date()
+    )
+    if filters.created_from:
+        first = filters.created_from.astimezone(tz).date()
+    else:
+        first = last - timedelta(days=STATS_DEFAULT_DAYS - 1)
+    return first, last
+
+
+def order_stats(
+    *, store: Store, filters: OrderFilters, tz: tzinfo, first_day: date, last_day: date
+) -> OrderStats:
+    """Counts per status (every status, zeros included) and totals over the filters, and the per-day
+    count and revenue (sum of `total`) for each local day of [first_day, last_day]. Three aggregate
+    queries; nothing is summed in Python per order."""
+    qs = order_filter_queryset(store=store, filters=filters).order_by()
+    by_status = dict.fromkeys((str(s) for s in OrderStatus), 0)
+    total_orders, total_revenue = 0, Decimal("0.00")
+    for row in qs.values("status").annotate(n=Count("id"), revenue=Sum("total")):
+        by_status[row["status"]] = row["n"]
+        total_orders += row["n"]
+        total_revenue += row["revenue"] or Decimal("0.00")
+    window_start = datetime.combine(first_day, time.min, tzinfo=tz)
+    window_end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=tz)
+    per_day = {
+        row["day"]: row
+        for row in qs.filter(created_at__gte=window_start, created_at__lt=window_end)
+        .annotate(day=TruncDate("created_at", tzinfo=tz))
+        .values("day")
+        .annotate(count=Count("id"), revenue=Sum("total"))
+    }
+    days = []
+    day = first_day
+    while day <= last_day:
+        row = per_day.get(day)
+        days.append(
+            {
+                "date": day,
+                "count": row["count"] if row else 0,
+                "revenue": (row["revenue"] if row else None) or Decimal("0.00"),
+            }
+        )
+        day += timedelta(days=1)
+    return OrderStats(
+        by_status=by_status,
+        total_orders=total_orders,
+        total_revenue=total_revenue,
+        days=days,
+        window_from=first_day,
+        window_to=last_day,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# History (spec §3.7)
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    changed_from: datetime | None = None
+    changed_before: datetime | None = None
+    to_statuses: tuple[str, ...] = ()
+    actor: str | None = None
+
+    def fingerprint(self) -> str:
+        return pagination.fingerprint("history", *(getattr(self, f.name) for f in fields(self)))
+
+
+def history_feed(
+    *, store: Store, filters: HistoryFilters, limit: int, offset: int = 0, cursor: str | None = None
+) -> Page:
+    """The store's history entries, newest first, as `.values(*HISTORY_FEED_FIELDS)` rows. Two queries."""
+    qs = HistoryEntry.objects.filter(store=store)
+    if filters.changed_from:
+        qs = qs.filter(changed_at__gte=filters.changed_from)
+    if filters.changed_before:
+        qs = qs.filter(changed_at__lt=filters.changed_before)
+    if filters.to_statuses:
+        qs = qs.filter(to_status__in=filters.to_statuses)
+    if filters.actor:
+        qs = qs.filter(actor_name__iexact=filters.actor)
+    return _page(
+        qs.order_by("-changed_at", "-id"),
+        column="changed_at",
+        descending=True,
+        walk=filters.fingerprint(),
+        limit=limit,
+        offset=offset,
+        cursor=cursor,
+        fields_=HISTORY_FEED_FIELDS,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Customers and products
+
+
+def _orders_count() -> Coalesce:
+    # A correlated count per returned customer (served by the (store, customer, …) index) instead of a
+    # GROUP BY over every order of the store.
+    counted = (
+        Order.objects.filter(customer=OuterRef("pk"))
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
+def customer_list(
+    *, store: Store, search: str | None, limit: int, offset: int
+) -> tuple[list[Customer], int, bool, bool]:
+    """A page of the store's customers, newest first, each with `orders_count`; the capped total,
+    whether it is capped, and whether more follow. Two queries."""
+    qs = Customer.objects.filter(store=store)
+    if search:
+        qs = qs.filter(
+            Q(email__icontains=search) | Q(first_name__icontains=search) | Q(last_name__icontains=search)
+        )
+    total, capped = _capped_count(qs)
+    page = list(
+        qs.annotate(orders_count=_orders_count()).order_by("-created_at", "-id")[offset : offset + limit + 1]
+    )
+    return page[:limit], total, capped, len(page) > limit
+
+
+def customer_get(*, store: Store, customer_id: str) -> Customer:
+    """The store's customer by UUID, with `orders_count`. Raises errors.CustomerNotFound."""
+    as_uuid = _as_uuid(customer_id)
+    customer = (
+        Customer.objects.filter(store=store, id=as_uuid).annotate(orders_count=_orders_count()).first()
+        if as_uuid
+        else None
+    )
+    if customer is None:
+        raise errors.CustomerNotFound(f"No customer {customer_id!r} in this store.")
+    return customer
+
+
+def customer_get_by_email(*, store: Store, email: str) -> Customer:
+    """The store's customer by email (stored lowercased; matched case-insensitively)."""
+    customer = (
+        Customer.objects.filter(store=store, email=email.strip().lower())
+        .annotate(orders_count=_orders_count())
+        .first()
+    )
+    if customer is None:
+        raise errors.CustomerNotFound(f"No customer with email {email!r} in this store.")
+    return customer
+
+
+def product_queryset(*, store: Store) -> QuerySet[Product]:
+    return Product.objects.filter(store=store).prefetch_related(
+        Prefetch("variants", queryset=Variant.objects.order_by("created_at", "external_id"))
+    )
+
+
+def product_get(*, store: Store, product_ref: str) -> Product:
+    """The store's product by UUID or externalProductId, variants loaded. Raises errors.ProductNotFound."""
+    product_ref = product_ref.strip()
+    as_uuid = _as_uuid(product_ref)
+    condition = Q(external_id=product_ref) | Q(id=as_uuid) if as_uuid else Q(external_id=product_ref)
+    products = list(product_queryset(store=store).filter(condition)[:2])
+    if not products:
+        raise errors.ProductNotFound(
+            f"No product {product_ref!r} in this store (looked up by id and external id)."
+        )
+    return min(products, key=lambda p: 0 if str(p.id) == product_ref.lower() else 1)

@@ -36,6 +36,26 @@ SUMMARY_FIELDS = (
 )
 
 
+# What an export row carries: the summary plus the money breakdown (the CSV columns of
+# spec/dashboard.md §2 and the NDJSON objects). Read with `.values_list(*EXPORT_FIELDS)`.
+EXPORT_FIELDS = (*SUMMARY_FIELDS, "subtotal", "tax", "shipping", "discount")
+
+HISTORY_FIELDS = (
+    "id",
+    "kind",
+    "from_status",
+    "to_status",
+    "changed_at",
+    "actor_type",
+    "actor_name",
+    "actor_api_key_prefix",
+    "note",
+    "metadata",
+)
+# The store-wide feed also says which order an entry belongs to.
+HISTORY_FEED_FIELDS = (*HISTORY_FIELDS, "order_id", "order__order_number")
+
+
 def order_number(number: int) -> str:
     """The displayed order number: `ORD-000123` (wider numbers keep all their digits)."""
     return f"ORD-{number:06d}"
@@ -90,10 +110,17 @@ def customer_brief(customer: Customer | None) -> dict[str, Any] | None:
     }
 
 
-def customer_detail(customer: Customer, orders_count: int | None = None) -> dict[str, Any]:
-    data = customer_brief(customer)
-    assert data is not None  # noqa: S101 - customer is not None here; narrows the type
-    data["createdAt"] = iso(customer.created_at)
+def customer_detail(customer: Customer) -> dict[str, Any]:
+    """A customer; `ordersCount` when the selector annotated `orders_count`."""
+    data = {
+        "id": str(customer.id),
+        "email": customer.email,
+        "phoneNumber": _blank_to_none(customer.phone_number),
+        "firstName": _blank_to_none(customer.first_name),
+        "lastName": _blank_to_none(customer.last_name),
+        "createdAt": iso(customer.created_at),
+    }
+    orders_count = getattr(customer, "orders_count", None)
     if orders_count is not None:
         data["ordersCount"] = orders_count
     return data
@@ -125,31 +152,36 @@ def refund(value: Refund) -> dict[str, Any]:
     }
 
 
-def history_entry(entry: HistoryEntry) -> dict[str, Any]:
-    """One audit entry (spec §3.7). The note is also given as `reason`: both names are in use."""
-    note = _blank_to_none(entry.note)
+def history_entry_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One audit entry (spec §3.7) from `.values(*HISTORY_FIELDS)`. The note is also given as
+    `reason`: the spec names it both ways."""
+    note = _blank_to_none(row["note"])
     return {
-        "id": entry.id,
-        "kind": entry.kind,
-        "fromStatus": entry.from_status,
-        "toStatus": entry.to_status,
-        "changedAt": iso(entry.changed_at),
+        "id": row["id"],
+        "kind": row["kind"],
+        "fromStatus": row["from_status"],
+        "toStatus": row["to_status"],
+        "changedAt": iso(row["changed_at"]),
         "actor": {
-            "type": entry.actor_type,
-            "name": entry.actor_name,
-            "apiKeyPrefix": _blank_to_none(entry.actor_api_key_prefix),
+            "type": row["actor_type"],
+            "name": row["actor_name"],
+            "apiKeyPrefix": _blank_to_none(row["actor_api_key_prefix"]),
         },
         "note": note,
         "reason": note,
-        "metadata": entry.metadata or {},
+        "metadata": row["metadata"] or {},
     }
 
 
-def history_feed_entry(entry: HistoryEntry) -> dict[str, Any]:
-    """A store-wide feed entry: the entry plus which order it belongs to (needs `order` loaded)."""
-    data = history_entry(entry)
-    data["orderId"] = str(entry.order_id)
-    data["orderNumber"] = order_number(entry.order.order_number)
+def history_entry(entry: HistoryEntry) -> dict[str, Any]:
+    return history_entry_row({field: getattr(entry, field) for field in HISTORY_FIELDS})
+
+
+def history_feed_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A store-wide feed entry from `.values(*HISTORY_FEED_FIELDS)`: the entry plus its order."""
+    data = history_entry_row(row)
+    data["orderId"] = str(row["order_id"])
+    data["orderNumber"] = order_number(row["order__order_number"])
     return data
 
 
