@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "orders.middleware.RequestIdMiddleware",
+    "orders.middleware.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -229,3 +230,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Webhook delivery (orders/webhooks). Pause in seconds after each failed attempt (±jitter): 11 attempts
+# spread over ~47 h, so a receiver that is down for a day still gets every event.
+WEBHOOK_RETRY_SCHEDULE = [10, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600]
+WEBHOOK_RETRY_JITTER = 0.2
+WEBHOOK_TIMEOUT_SECONDS = 10
+# A claimed attempt is not due again before this (a live send can never be taken over).
+WEBHOOK_CLAIM_LEASE_SECONDS = 120
+# The sweep re-enqueues a due delivery whose task has not run this long after it was due and enqueued.
+WEBHOOK_SWEEP_GRACE_SECONDS = int(os.environ.get("WEBHOOK_SWEEP_GRACE_SECONDS", "30"))
+WEBHOOKS_MAX_PER_STORE = 10
+
+# Rate limits per API key (orders/ratelimit.py, spec §5). "burst": the most one minute may allow when
+# the previous minute left capacity unused. Counters in the database, or in Redis when REDIS_URL is set.
+RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", True)
+RATE_LIMIT_TIERS = {
+    "standard": {"per_minute": 100, "per_hour": 5_000, "burst": 150},
+    "premium": {"per_minute": 1_000, "per_hour": 50_000, "burst": 1_000},
+}
+RATE_LIMIT_BACKEND = os.environ.get("RATE_LIMIT_BACKEND", "cache" if REDIS_URL else "database")

@@ -43,6 +43,22 @@ class RequestIdMiddleware:
         return response
 
 
+class RateLimitHeadersMiddleware:
+    """Copy the rate-limit state the API's authentication left on the request (orders/ratelimit.py) into
+    the response headers — on every response of an authenticated API request, errors included."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        state = getattr(request, "rate_limit", None)
+        if state is not None:
+            for name, value in state.headers().items():
+                response[name] = value
+        return response
+
+
 class ApiErrorEnvelopeMiddleware:
     """Under /api/, turn framework-made 404/405 responses (not JSON) into the spec's envelope."""
 

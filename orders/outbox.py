@@ -1,18 +1,25 @@
 """The webhook outbox: events are rows written in the same transaction as the order change.
 
 Services call `record_order_events` inside their `transaction.atomic` block; a rolled-back change
-therefore leaves no event. The delivery worker (orders/webhooks.py) only reads these rows.
+therefore leaves no event and no delivery. After commit the deliveries are handed to the task backend
+(orders/webhooks); if that hand-off is lost (crash between commit and enqueue, a broker outage), the
+periodic sweep (`manage.py webhook_sweep`) finds the due rows and enqueues them again. The delivery
+worker only reads these rows.
 """
 
 import secrets
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from orders.api.common import Actor
+from orders.api.common import Actor, iso
 from orders.models import Order, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
-# The event types a change fires (spec §4). A status change fires `order.status_updated` plus the
-# per-status event when the catalogue has one.
+# A status change fires `order.status_updated` plus the per-status event when the catalogue has one.
 PER_STATUS_EVENTS = {
     "confirmed": "order.confirmed",
     "shipped": "order.shipped",
@@ -22,6 +29,8 @@ PER_STATUS_EVENTS = {
     "cancelled": "order.cancelled",
     "refunded": "order.refunded",
 }
+TEST_EVENT = "webhook.test"
+# The catalogue of spec §4: what an endpoint may subscribe to.
 EVENT_TYPES = (
     "order.created",
     "order.status_updated",
@@ -32,7 +41,7 @@ EVENT_TYPES = (
     "order.partially_delivered",
     "order.cancelled",
     "order.refunded",
-    "webhook.test",
+    TEST_EVENT,
 )
 
 
@@ -40,40 +49,77 @@ def new_event_id() -> str:
     return f"evt_{secrets.token_hex(16)}"
 
 
-def record_event(*, order: Order | None, store_id, event_type: str, data: dict) -> WebhookEvent:
-    """Write one event and a pending delivery for each enabled endpoint subscribed to its type.
+def _json_safe(value: Any) -> Any:
+    """Payloads live in a JSONField: money as a JSON number (spec §1), times as ISO strings."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date | uuid.UUID):
+        return str(value)
+    return value
 
-    Call inside the transaction of the change. Deliveries are dispatched after commit.
-    """
-    event = WebhookEvent.objects.create(
-        id=new_event_id(), store_id=store_id, order=order, type=event_type, payload={}
-    )
-    event.payload = {"id": event.id, "type": event_type, "created_at": None, "data": data}
-    endpoints = [
+
+def subscribed_endpoints(*, store_id, event_type: str) -> list[WebhookEndpoint]:
+    # ≤10 endpoints per store: filtering the JSON list in Python is portable and cheap.
+    return [
         e
         for e in WebhookEndpoint.objects.filter(store_id=store_id, enabled=True)
         if event_type in e.event_types
     ]
-    WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=event.created_at)
-        for endpoint in endpoints
-    )
-    from orders.api.common import iso
 
-    event.payload["created_at"] = iso(event.created_at)
-    event.save(update_fields=["payload"])
-    if endpoints:
+
+def record_event(
+    *,
+    order: Order | None,
+    store_id,
+    event_type: str,
+    data: dict,
+    endpoints: list[WebhookEndpoint] | None = None,
+    dispatch: bool = True,
+) -> WebhookEvent:
+    """Write one event and a pending delivery, due now, for each enabled endpoint subscribed to its type
+    (or for exactly `endpoints` when given, as the test send does).
+
+    Call inside the transaction of the change. With `dispatch`, deliveries are enqueued after commit.
+    """
+    now = timezone.now()
+    event_id = new_event_id()
+    payload = {"id": event_id, "type": event_type, "created_at": iso(now), "data": _json_safe(data)}
+    event = WebhookEvent.objects.create(
+        id=event_id, store_id=store_id, order=order, type=event_type, payload=payload
+    )
+    if endpoints is None:
+        endpoints = subscribed_endpoints(store_id=store_id, event_type=event_type)
+    WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now) for endpoint in endpoints
+    )
+    if endpoints and dispatch:
         transaction.on_commit(lambda: _dispatch(event.id))
     return event
 
 
 def _dispatch(event_id: str) -> None:
-    """Hand the event's deliveries to the worker. Replaced by orders.webhooks once delivery exists."""
-    try:
-        from orders.webhooks import enqueue_event_deliveries
-    except ImportError:  # delivery not built yet: the periodic sweep picks the rows up
-        return
+    from orders.webhooks import enqueue_event_deliveries
+
     enqueue_event_deliveries(event_id)
+
+
+def _event_types(*, change: str, status: str, previous_status: str | None) -> list[str]:
+    if change == "created":
+        return ["order.created"]
+    if change in {"status", "cancel", "refund"} and previous_status != status:
+        types = ["order.status_updated"]
+        if status in PER_STATUS_EVENTS:
+            types.append(PER_STATUS_EVENTS[status])
+        return types
+    if change == "refund":  # a refund that leaves the status as it is
+        return ["order.refunded"]
+    return []  # link / metadata: not in the catalogue
 
 
 def record_order_events(
@@ -85,51 +131,47 @@ def record_order_events(
     reason: str = "",
     extra: dict | None = None,
 ) -> list[WebhookEvent]:
-    """The events of one order change. `change` is the history kind: created, status, cancel, refund,
-    link or metadata (link/metadata fire no event of the catalogue)."""
+    """The events of one order change (spec §4). `change` is the history kind: created, status, cancel,
+    refund, link or metadata (link/metadata fire no event of the catalogue).
+
+    Call inside the change's transaction, after the order row is saved. `data.source` names the actor so
+    a receiver can skip its own changes; `extra` adds keys to `data` (e.g. the refund).
+    """
+    occurred_at = iso(timezone.now())
     base = {
         "storeId": str(order.store_id),
         "customerId": str(order.customer_id) if order.customer_id else None,
-        "occurredAt": None,
+        "occurredAt": occurred_at,
         "externalReference": order.external_id,
+        "platformName": order.platform_name or None,
         "orderId": str(order.id),
         "orderNumber": order.display_number,
         "status": order.status,
         "paymentStatus": order.payment_status,
-        "total": str(order.total),
+        "total": order.total,
+        "refundedAmount": order.refunded_amount,
         "currency": order.currency,
         "source": actor.as_source(),
         **(extra or {}),
     }
-    from django.utils import timezone
-
-    from orders.api.common import iso
-
-    base["occurredAt"] = iso(timezone.now())
-    types: list[str] = []
-    if change == "created":
-        types = ["order.created"]
-    elif change in {"status", "cancel", "refund"} and previous_status != order.status:
-        types = ["order.status_updated"]
-        if order.status in PER_STATUS_EVENTS:
-            types.append(PER_STATUS_EVENTS[order.status])
-    elif change == "refund":
-        types = ["order.refunded"]
     events = []
-    for event_type in types:
+    for event_type in _event_types(change=change, status=order.status, previous_status=previous_status):
         data = dict(base)
         if event_type == "order.status_updated":
             data.update(
                 previousStatus=previous_status,
                 newStatus=order.status,
-                statusUpdatedAt=base["occurredAt"],
+                statusUpdatedAt=occurred_at,
                 statusChangeReason=reason or None,
             )
-        if event_type == "order.shipped":
+        elif event_type == "order.shipped":
             meta = order.metadata or {}
             data["trackingInfo"] = {
                 "trackingNumber": meta.get("trackingNumber"),
                 "carrier": meta.get("carrier"),
+                "trackingUrl": meta.get("trackingUrl"),
             }
+        elif event_type in {"order.cancelled", "order.refunded"} and reason:
+            data["reason"] = reason
         events.append(record_event(order=order, store_id=order.store_id, event_type=event_type, data=data))
     return events

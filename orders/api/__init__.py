@@ -16,6 +16,8 @@ from orders import errors
 from orders.auth import api_key_authenticate
 from orders.middleware import error_response
 from orders.models import ApiKey
+from orders.ratelimit import OPENAPI_NOTE as RATE_LIMIT_NOTE
+from orders.ratelimit import enforce as enforce_rate_limit
 
 logger = logging.getLogger("orders.api")
 
@@ -57,6 +59,8 @@ class PrivateApiKey(APIKeyHeader):
         api_key = api_key_authenticate(key)
         if api_key is None:
             raise errors.InvalidApiKey()
+        # Counted as soon as the key is known, so every later outcome (403, 404, …) is limited too.
+        enforce_rate_limit(request, api_key)
         if api_key.kind == ApiKey.Kind.PUBLIC:
             raise errors.InsufficientPermissions()
         named_store = request.headers.get("X-Store-Id")
@@ -71,7 +75,8 @@ api = NinjaAPI(
     description=(
         "VesuvioPay-compatible Orders API. Authenticate with a private key in `X-API-Key`. Every response "
         "is an envelope: `{success, data}` or `{success: false, message, errorCode, errors?}`."
-    ),
+    )
+    + RATE_LIMIT_NOTE,
     auth=PrivateApiKey(),
     renderer=OrjsonRenderer(),
     parser=DecimalJsonParser(),

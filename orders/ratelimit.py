@@ -1,0 +1,231 @@
+"""Rate limits per API key (spec §5), exact across processes and threads.
+
+Counting: fixed windows — one per minute and one per hour — keyed (api key, window start). Each request
+increments both counters with ONE atomic statement and reads the new values back:
+
+    INSERT … VALUES (key, 'm', minute_start, 1), (key, 'h', hour_start, 1)
+    ON CONFLICT (api_key_id, scope, window_start) DO UPDATE SET count = count + 1 RETURNING scope, count
+
+(PostgreSQL, and SQLite ≥ 3.35). The database serialises the increments on the counter row, so of N
+concurrent requests exactly `limit` see a count ≤ limit, whichever process or thread they run in — the
+guarantee a per-process cache or a read-then-write cannot give. When settings.REDIS_URL is set the same
+counters live in Redis (Django's Redis cache: `add` = SET NX with expiry, `incr` = INCRBY), which takes
+the load off the database when many web processes run. A rejected request gives its increment back, so
+hammering past the limit does not consume the next requests' quota.
+
+Tiers (settings.RATE_LIMIT_TIERS): standard 100/min and 5,000/h with burst 150; premium 1,000/min and
+50,000/h; custom from ApiKey.custom_limit_per_minute/hour.
+
+Burst — our reading of "100/min, burst 150": the sustained rate is 100 a minute, but capacity left
+unused in the previous minute carries over into the current one, up to the burst. A key that was idle
+for a minute may send 150 requests at once; one that used 80 last minute may send 120 now; one that used
+100 or more gets 100. Any two consecutive minute windows therefore total at most 200 (= 100/min on
+average): the burst never raises the sustained rate. The hourly limit applies on top.
+
+Headers: `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix seconds) describe the
+window that binds first (normally the minute; the hour when less is left of it). A 429 adds
+`Retry-After` and `X-RateLimit-Retry-After` (seconds until the exceeded window resets).
+"""
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import F, Q
+
+from orders import errors
+from orders.models import ApiKey, RateLimitCounter
+
+MINUTE = 60
+HOUR = 3600
+# Counter rows older than this are pruned (the previous minute is still read for the burst).
+KEEP_SECONDS = 2 * HOUR
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_minute: int
+    per_hour: int
+    burst: int  # the most a single minute can allow, with carried-over capacity
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    limit: int
+    remaining: int
+    reset: int  # Unix seconds
+    retry_after: int | None = None  # set when the request was refused
+
+    @property
+    def allowed(self) -> bool:
+        return self.retry_after is None
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+        if self.retry_after is not None:
+            headers["X-RateLimit-Retry-After"] = str(self.retry_after)
+            headers["Retry-After"] = str(self.retry_after)
+        return headers
+
+
+def limits_for(api_key: ApiKey) -> Limits:
+    tiers = settings.RATE_LIMIT_TIERS
+    if api_key.tier == ApiKey.Tier.CUSTOM:
+        standard = tiers[ApiKey.Tier.STANDARD]
+        per_minute = api_key.custom_limit_per_minute or standard["per_minute"]
+        per_hour = api_key.custom_limit_per_hour or standard["per_hour"]
+        return Limits(per_minute=per_minute, per_hour=per_hour, burst=per_minute)
+    tier = tiers.get(api_key.tier, tiers[ApiKey.Tier.STANDARD])
+    return Limits(
+        per_minute=tier["per_minute"],
+        per_hour=tier["per_hour"],
+        burst=max(tier.get("burst", tier["per_minute"]), tier["per_minute"]),
+    )
+
+
+# ---- counters ---------------------------------------------------------------------------------------
+
+
+class DatabaseCounters:
+    """Counters in RateLimitCounter rows, incremented by an atomic upsert."""
+
+    table = RateLimitCounter._meta.db_table
+
+    def increment(self, key_id: int, minute: int, hour: int) -> tuple[int, int]:
+        sql = (
+            f"INSERT INTO {self.table} (api_key_id, scope, window_start, count) "  # noqa: S608 - constant
+            "VALUES (%s, 'm', %s, 1), (%s, 'h', %s, 1) "
+            "ON CONFLICT (api_key_id, scope, window_start) "
+            f"DO UPDATE SET count = {self.table}.count + 1 "
+            "RETURNING scope, count"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [key_id, minute, key_id, hour])
+            counts = dict(cursor.fetchall())
+        return counts["m"], counts["h"]
+
+    def give_back(self, key_id: int, minute: int, hour: int) -> None:
+        RateLimitCounter.objects.filter(
+            Q(scope="m", window_start=minute) | Q(scope="h", window_start=hour), api_key_id=key_id
+        ).update(count=F("count") - 1)
+
+    def read_minute(self, key_id: int, minute: int) -> int:
+        row = RateLimitCounter.objects.filter(api_key_id=key_id, scope="m", window_start=minute).first()
+        return row.count if row else 0
+
+    def prune(self, now: float) -> int:
+        deleted, _ = RateLimitCounter.objects.filter(window_start__lt=int(now) - KEEP_SECONDS).delete()
+        return deleted
+
+
+class CacheCounters:
+    """Counters in the shared cache (Redis when REDIS_URL is set); keys expire by themselves."""
+
+    @staticmethod
+    def _key(key_id: int, scope: str, start: int) -> str:
+        return f"ratelimit:{key_id}:{scope}:{start}"
+
+    def _incr(self, key: str, ttl: int, delta: int = 1) -> int:
+        cache.add(key, 0, timeout=ttl)
+        try:
+            return cache.incr(key, delta)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 0, timeout=ttl)
+            return cache.incr(key, delta)
+
+    def increment(self, key_id: int, minute: int, hour: int) -> tuple[int, int]:
+        return (
+            self._incr(self._key(key_id, "m", minute), 2 * MINUTE + 5),
+            self._incr(self._key(key_id, "h", hour), HOUR + 5),
+        )
+
+    def give_back(self, key_id: int, minute: int, hour: int) -> None:
+        for scope, start in (("m", minute), ("h", hour)):
+            with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
+                cache.decr(self._key(key_id, scope, start))
+
+    def read_minute(self, key_id: int, minute: int) -> int:
+        return int(cache.get(self._key(key_id, "m", minute), 0))
+
+    def prune(self, now: float) -> int:
+        return 0  # keys expire
+
+
+def counters() -> DatabaseCounters | CacheCounters:
+    if settings.RATE_LIMIT_BACKEND == "cache":
+        return CacheCounters()
+    return DatabaseCounters()
+
+
+# ---- the check --------------------------------------------------------------------------------------
+
+
+def check(api_key: ApiKey, *, now: float | None = None) -> RateLimitState:
+    """Count one request of this key and say whether it may proceed."""
+    now = time.time() if now is None else now
+    limits = limits_for(api_key)
+    store = counters()
+    minute = int(now) // MINUTE * MINUTE
+    hour = int(now) // HOUR * HOUR
+    minute_limit = limits.per_minute
+    if limits.burst > limits.per_minute:
+        unused = max(0, limits.per_minute - store.read_minute(api_key.pk, minute - MINUTE))
+        minute_limit += min(limits.burst - limits.per_minute, unused)
+    minute_count, hour_count = store.increment(api_key.pk, minute, hour)
+    minute_reset, hour_reset = minute + MINUTE, hour + HOUR
+
+    retry_at = None
+    if minute_count > minute_limit:
+        retry_at = minute_reset
+    if hour_count > limits.per_hour:
+        retry_at = hour_reset
+    if retry_at is not None:
+        store.give_back(api_key.pk, minute, hour)
+    minute_left = max(0, minute_limit - minute_count)
+    hour_left = max(0, limits.per_hour - hour_count)
+    if hour_left < minute_left or hour_count > limits.per_hour:
+        limit, remaining, reset = limits.per_hour, hour_left, hour_reset
+    else:
+        limit, remaining, reset = minute_limit, minute_left, minute_reset
+    retry_after = None if retry_at is None else max(1, math.ceil(retry_at - now))
+    return RateLimitState(limit=limit, remaining=remaining, reset=reset, retry_after=retry_after)
+
+
+def enforce(request, api_key: ApiKey) -> None:
+    """Count the request; keep the state on the request for the headers (orders.middleware) and raise
+    429 RATE_LIMIT_EXCEEDED when over the limit."""
+    if not settings.RATE_LIMIT_ENABLED:
+        return
+    state = check(api_key)
+    request.rate_limit = state
+    if not state.allowed:
+        raise errors.RateLimitExceeded(
+            f"Rate limit of {state.limit} requests exceeded for this API key; retry in "
+            f"{state.retry_after} s.",
+            retryAfter=state.retry_after,
+        )
+
+
+def prune(*, now: float | None = None) -> int:
+    return counters().prune(time.time() if now is None else now)
+
+
+# Shown in the OpenAPI document's description (orders/api/__init__.py).
+OPENAPI_NOTE = (
+    "\n\n**Rate limits** are per API key: standard 100 requests/minute and 5,000/hour, premium 1,000/minute "
+    "and 50,000/hour, or custom limits per key. *Burst*: capacity a key left unused in the previous minute "
+    "carries over into the current minute up to the tier's burst (standard: 150), so an idle standard key "
+    "may send 150 requests at once while any two consecutive minutes still total at most 200. Every "
+    "authenticated response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` "
+    "(Unix seconds) for the window that binds first; a refused request gets 429 `RATE_LIMIT_EXCEEDED` with "
+    "`Retry-After` and `X-RateLimit-Retry-After` (seconds) and `retryAfter` in the body, and does not use "
+    "up quota. Counts are exact across all server processes."
+)

@@ -1,0 +1,307 @@
+"""Sending webhook deliveries: claim, send, record, retry — and the sweep that finds lost tasks.
+
+Guarantees
+- At least once: a delivery row is written with its event in the order change's transaction
+  (orders/outbox.py) and stays `pending` until a 2xx is recorded, the schedule is exhausted, or the
+  endpoint is disabled/deleted. Tasks are only a wake-up call: a lost task (worker killed, broker
+  flushed, enqueue failed after commit) leaves a due `pending` row, which `sweep_due_deliveries` enqueues
+  again.
+- Never the same attempt twice: a worker claims a due delivery under `select_for_update(skip_locked=True)`
+  and, in that same transaction, records the attempt and pushes `next_attempt_at` past a lease, then sends
+  outside the transaction. A second worker (or a duplicate task) either skips the locked row or finds it
+  no longer due. The result is written back only if the delivery is still at that attempt.
+- Retries: non-2xx answers, timeouts and connection errors are retried after
+  settings.WEBHOOK_RETRY_SCHEDULE[n] seconds ± WEBHOOK_RETRY_JITTER (spread so that a receiver coming
+  back up is not hit by every retry at once); after the last one the delivery is `failed`. 410 Gone
+  disables the endpoint and cancels its pending deliveries.
+"""
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import httpx
+import orjson
+from django.conf import settings
+from django.db import transaction
+from django.tasks import default_task_backend, task
+from django.utils import timezone
+
+from orders import crypto
+from orders.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from orders.webhooks.signing import signed_headers
+from orders.webhooks.targets import UnsafeTarget, check_url
+
+logger = logging.getLogger("orders.webhooks")
+
+Status = WebhookDelivery.Status
+RESPONSE_EXCERPT = 500
+# Read at most this much of a response: enough for the excerpt, bounded against huge bodies.
+RESPONSE_READ_LIMIT = 4096
+LOST_ATTEMPT_ERROR = "No result was recorded: the worker stopped during this attempt."
+
+
+def retry_schedule() -> list[int]:
+    return list(settings.WEBHOOK_RETRY_SCHEDULE)
+
+
+def max_attempts() -> int:
+    """The first try plus one per entry of the schedule."""
+    return len(retry_schedule()) + 1
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """The pause after failed attempt number `attempt` (1-based): the schedule's entry ± jitter."""
+    schedule = retry_schedule()
+    base = schedule[min(attempt, len(schedule)) - 1]
+    jitter = float(settings.WEBHOOK_RETRY_JITTER)
+    return timedelta(seconds=base * random.uniform(1 - jitter, 1 + jitter))  # noqa: S311 - not crypto
+
+
+@dataclass(frozen=True)
+class Claim:
+    delivery_id: UUID
+    attempt_id: int
+    run_attempt: int  # 1-based position in the retry schedule (reset by a manual retry)
+    url: str
+    secret: str
+    event_id: str
+    event_type: str
+    body: bytes
+    retry: bool
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status_code: int | None
+    duration_ms: int
+    response_body: str
+    error: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+# ---- claim ------------------------------------------------------------------------------------------
+
+
+def _claim(delivery_id: str | UUID, *, include_disabled: bool, retry: bool) -> Claim | None:
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("endpoint", "event")
+            .filter(id=delivery_id, status=Status.PENDING, next_attempt_at__lte=now)
+            .first()
+        )
+        if delivery is None:  # taken by another worker, not due, or already finished
+            return None
+        endpoint = delivery.endpoint
+        if not endpoint.enabled and not include_disabled:
+            _finish(delivery, Status.CANCELLED, error="The endpoint is disabled.", now=now)
+            return None
+        if delivery.attempt_count >= max_attempts():
+            # Only reachable when the worker died during the last attempt: nothing left to try.
+            _finish(delivery, Status.FAILED, error=LOST_ATTEMPT_ERROR, now=now)
+            return None
+        run_attempt = delivery.attempt_count + 1
+        attempt = WebhookAttempt.objects.create(
+            delivery=delivery,
+            attempt_number=WebhookAttempt.objects.filter(delivery=delivery).count() + 1,
+            attempted_at=now,
+            error=LOST_ATTEMPT_ERROR,  # replaced when the result is recorded
+        )
+        # The lease: if this worker dies mid-send, the sweep finds the row due again at about the time
+        # a failed attempt would have been retried, and never while a live send can still be running.
+        lease = max(retry_delay(run_attempt), timedelta(seconds=settings.WEBHOOK_CLAIM_LEASE_SECONDS))
+        delivery.attempt_count = run_attempt
+        delivery.next_attempt_at = now + lease
+        delivery.save(update_fields=["attempt_count", "next_attempt_at", "updated_at"])
+        return Claim(
+            delivery_id=delivery.id,
+            attempt_id=attempt.id,
+            run_attempt=run_attempt,
+            url=endpoint.url,
+            secret=crypto.decrypt(endpoint.secret_encrypted),
+            event_id=delivery.event_id,
+            event_type=delivery.event.type,
+            body=orjson.dumps(delivery.event.payload),
+            retry=retry,
+        )
+
+
+# ---- send -------------------------------------------------------------------------------------------
+
+
+def make_client() -> httpx.Client:
+    """The HTTP client for one send (tests replace this to use a MockTransport)."""
+    return httpx.Client(timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False)
+
+
+def send(*, url: str, secret: str, event_id: str, event_type: str, body: bytes) -> SendResult:
+    """POST the signed body once. Never raises for the receiver's behaviour; returns what happened."""
+    try:
+        check_url(url)
+    except UnsafeTarget as exc:
+        return SendResult(status_code=None, duration_ms=0, response_body="", error=f"Refused: {exc}")
+    headers = signed_headers(
+        secret=secret, event_id=event_id, event_type=event_type, timestamp=int(time.time()), body=body
+    )
+    started = time.monotonic()
+    status_code: int | None = None
+    excerpt = ""
+    error = ""
+    try:
+        with make_client() as client, client.stream("POST", url, content=body, headers=headers) as response:
+            status_code = response.status_code
+            raw = b""
+            for chunk in response.iter_bytes():
+                raw += chunk
+                if len(raw) >= RESPONSE_READ_LIMIT:
+                    break
+            excerpt = raw.decode("utf-8", errors="replace")[:RESPONSE_EXCERPT]
+    except httpx.TimeoutException:
+        error = f"Timed out after {settings.WEBHOOK_TIMEOUT_SECONDS} s."
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:RESPONSE_EXCERPT]
+    if status_code is not None and not 200 <= status_code < 300 and not error:
+        error = f"The receiver answered HTTP {status_code}."
+    duration_ms = int((time.monotonic() - started) * 1000)
+    return SendResult(status_code=status_code, duration_ms=duration_ms, response_body=excerpt, error=error)
+
+
+# ---- record -----------------------------------------------------------------------------------------
+
+
+def _finish(delivery: WebhookDelivery, status: str, *, now: datetime, error: str = "") -> None:
+    delivery.status = status
+    delivery.next_attempt_at = None
+    delivery.completed_at = now
+    if error:
+        delivery.last_error = error[:500]
+    delivery.save(update_fields=["status", "next_attempt_at", "completed_at", "last_error", "updated_at"])
+
+
+def cancel_pending(*, endpoint_id, reason: str) -> int:
+    return WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=Status.PENDING).update(
+        status=Status.CANCELLED,
+        next_attempt_at=None,
+        completed_at=timezone.now(),
+        last_error=reason[:500],
+        updated_at=timezone.now(),
+    )
+
+
+def _record(claim: Claim, result: SendResult) -> WebhookDelivery | None:
+    now = timezone.now()
+    with transaction.atomic():
+        WebhookAttempt.objects.filter(id=claim.attempt_id).update(
+            status_code=result.status_code,
+            duration_ms=result.duration_ms,
+            response_body=result.response_body,
+            error=result.error,
+        )
+        delivery = (
+            WebhookDelivery.objects.select_for_update()
+            .filter(id=claim.delivery_id, status=Status.PENDING, attempt_count=claim.run_attempt)
+            .first()
+        )
+        if delivery is None:  # deleted, cancelled or retried by hand meanwhile: the attempt log is enough
+            return None
+        delivery.last_status_code = result.status_code
+        delivery.last_error = result.error
+        if result.succeeded:
+            _finish(delivery, Status.SUCCEEDED, now=now)
+        elif result.status_code == 410:
+            _finish(delivery, Status.FAILED, now=now)
+            reason = f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC."
+            WebhookEndpoint.objects.filter(id=delivery.endpoint_id).update(
+                enabled=False, disabled_reason=reason, updated_at=now
+            )
+            cancel_pending(endpoint_id=delivery.endpoint_id, reason="Endpoint disabled: " + reason)
+        elif not claim.retry or claim.run_attempt >= max_attempts():
+            _finish(delivery, Status.FAILED, now=now)
+        else:
+            delivery.next_attempt_at = now + retry_delay(claim.run_attempt)
+            delivery.save(update_fields=["last_status_code", "last_error", "next_attempt_at", "updated_at"])
+            due = delivery.next_attempt_at
+            transaction.on_commit(lambda: enqueue_delivery(delivery.id, run_after=due))
+        return delivery
+
+
+def attempt_delivery(
+    delivery_id: str | UUID, *, include_disabled: bool = False, retry: bool = True
+) -> SendResult | None:
+    """Make the next attempt of a due delivery; None when there is nothing to do (not due, already
+    claimed by another worker, finished). `retry=False` makes a failure final (the test send)."""
+    claim = _claim(delivery_id, include_disabled=include_disabled, retry=retry)
+    if claim is None:
+        return None
+    result = send(
+        url=claim.url,
+        secret=claim.secret,
+        event_id=claim.event_id,
+        event_type=claim.event_type,
+        body=claim.body,
+    )
+    _record(claim, result)
+    logger.info(
+        "webhook %s delivery %s attempt %s: %s",
+        claim.event_type,
+        claim.delivery_id,
+        claim.run_attempt,
+        result.status_code or result.error,
+    )
+    return result
+
+
+# ---- tasks and the sweep ----------------------------------------------------------------------------
+
+
+@task()
+def deliver_webhook(delivery_id: str) -> None:
+    attempt_delivery(delivery_id)
+
+
+def enqueue_delivery(delivery_id: str | UUID, *, run_after: datetime | None = None) -> None:
+    """Wake a worker for this delivery. Failure to enqueue is logged, not raised: the row is the truth
+    and the sweep will enqueue it again."""
+    WebhookDelivery.objects.filter(id=delivery_id).update(enqueued_at=timezone.now())
+    task_ = deliver_webhook
+    if run_after is not None:
+        if not default_task_backend.supports_defer:
+            return  # e.g. the immediate backend of the tests: the sweep (or a test) picks it up when due
+        task_ = deliver_webhook.using(run_after=run_after)
+    try:
+        task_.enqueue(delivery_id=str(delivery_id))
+    except Exception:
+        logger.exception("Could not enqueue webhook delivery %s; the sweep will retry", delivery_id)
+
+
+def enqueue_event_deliveries(event_id: str) -> None:
+    """Called after the event's transaction committed: one task per pending delivery."""
+    ids = WebhookDelivery.objects.filter(event_id=event_id, status=Status.PENDING).values_list(
+        "id", flat=True
+    )
+    for delivery_id in list(ids):
+        enqueue_delivery(delivery_id)
+
+
+def sweep_due_deliveries(*, limit: int = 1000) -> int:
+    """Enqueue due pending deliveries whose task seems lost (due and last enqueued more than the grace
+    period ago). Duplicate tasks are harmless: the claim lets only one of them send."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
+    ids = list(
+        WebhookDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=cutoff)
+        .exclude(enqueued_at__gt=cutoff)
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    for delivery_id in ids:
+        enqueue_delivery(delivery_id)
+    return len(ids)
