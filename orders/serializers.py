@@ -10,9 +10,9 @@ thing (`is null`) instead of two.
 
 from typing import Any
 
-from orders.api.common import iso
 from orders.models import Customer, HistoryEntry, LineItem, Order, Product, Refund, Variant
 from orders.statuses import allowed_transitions
+from orders.timestamps import iso
 
 ADDRESS_KEYS = ("name", "line1", "line2", "city", "region", "postalCode", "country")
 

@@ -1,7 +1,6 @@
 """Small pieces every router uses: the success envelope, the acting party, the camelCase schema base."""
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.http import HttpRequest
 from ninja import Schema
@@ -11,6 +10,7 @@ from pydantic.alias_generators import to_camel
 from orders import errors
 from orders.errors import FieldError
 from orders.models import ApiKey, HistoryEntry, Store
+from orders.timestamps import iso  # noqa: F401 - re-exported: the API's timestamp format lives there
 
 MAX_ON_BEHALF_OF = 150
 
@@ -62,12 +62,3 @@ def ok(data, message: str | None = None) -> dict:
     if message:
         body["message"] = message
     return body
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 UTC with milliseconds and Z (spec §1)."""
-    if value is None:
-        return None
-    from datetime import UTC
-
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
