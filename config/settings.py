@@ -231,6 +231,16 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# The dashboard's calls to the Orders API: seconds per call (read; connect is capped at 3 s) and retries
+# of reads (and of writes that carry an Idempotency-Key) on connection errors and 5xx.
+DASHBOARD_API_TIMEOUT = float(os.environ.get("DASHBOARD_API_TIMEOUT", "10"))
+DASHBOARD_API_RETRIES = int(os.environ.get("DASHBOARD_API_RETRIES", "2"))
+# Sign-in throttling: this many failures per username+IP lock that pair out for the lockout period.
+DASHBOARD_LOGIN_MAX_FAILURES = 5
+DASHBOARD_LOGIN_LOCKOUT_SECONDS = 15 * 60
+# The header's store switcher on every dashboard page.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("dashboard.context_processors.stores")  # type: ignore[index]
+
 # Webhook delivery (orders/webhooks). Pause in seconds after each failed attempt (±jitter): 11 attempts
 # spread over ~47 h, so a receiver that is down for a day still gets every event.
 WEBHOOK_RETRY_SCHEDULE = [10, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600]

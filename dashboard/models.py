@@ -1,0 +1,77 @@
+"""The dashboard's own data: connections to stores of an Orders API, and who may do what in each.
+
+No order data lives here: orders are read through the API client (dashboard/client.py).
+"""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from dashboard import crypto
+
+API_KEY_PREFIX_LENGTH = 16
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not an IANA time zone name (for example Europe/Berlin).")
+
+
+class StoreConnection(models.Model):
+    """One store of an Orders API, reached with that store's private key."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    # Empty: the API served by this same project, reached in-process (dashboard/transport.py).
+    api_base_url = models.URLField(
+        "API base URL", blank=True, help_text="Leave empty for this project's own API (in-process)."
+    )
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # Fernet ciphertext of the private key (dashboard/crypto.py); the plaintext is never stored.
+    api_key_encrypted = models.TextField(editable=False)
+    # The key's visible start (`sk_test_AbCd1234`): the only part ever shown.
+    api_key_prefix = models.CharField("API key prefix", max_length=API_KEY_PREFIX_LENGTH, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<StoreConnection {self.slug} key={self.api_key_prefix}…>"
+
+    def set_api_key(self, plaintext: str) -> None:
+        plaintext = plaintext.strip()
+        self.api_key_encrypted = crypto.encrypt(plaintext)
+        self.api_key_prefix = plaintext[:API_KEY_PREFIX_LENGTH]
+
+    def get_api_key(self) -> str:
+        return crypto.decrypt(self.api_key_encrypted)
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    SUPPORT = "support", "Support"
+    ADMIN = "admin", "Admin"
+
+
+class Membership(models.Model):
+    """A user's one role in one store (spec/dashboard.md §1)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    store = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "store"], name="one_membership_per_user_store")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.store} · {self.role}"

@@ -1,0 +1,100 @@
+"""Who may do what (spec/dashboard.md §1) — the one role table — and the decorator every store view uses.
+
+A store the user is not a member of is a 404 (indistinguishable from a store that does not exist); a
+member whose role is too low gets 403. Templates hide buttons with the same `StoreAccess` flags, but the
+server check here is what counts.
+"""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+
+from dashboard.errors import api_errors_as_pages
+from dashboard.models import Membership, Role, StoreConnection
+
+RANK = {Role.VIEWER: 1, Role.SUPPORT: 2, Role.ADMIN: 3}
+
+# action → the lowest role allowed to do it.
+MINIMUM_ROLE: dict[str, Role] = {
+    "view": Role.VIEWER,  # lists, details, history, audit view, overview
+    "export": Role.SUPPORT,
+    "update": Role.SUPPORT,  # status, metadata, link to platform
+    "cancel_refund": Role.ADMIN,
+    "manage_webhooks": Role.ADMIN,  # and see deliveries
+}
+
+
+def role_allows(role: str, action: str) -> bool:
+    return RANK[Role(role)] >= RANK[MINIMUM_ROLE[action]]
+
+
+@dataclass(frozen=True)
+class StoreAccess:
+    """The signed-in user's membership in the current store, with the role table applied."""
+
+    store: StoreConnection
+    role: Role
+
+    @property
+    def can_view(self) -> bool:
+        return role_allows(self.role, "view")
+
+    @property
+    def can_export(self) -> bool:
+        return role_allows(self.role, "export")
+
+    @property
+    def can_update(self) -> bool:
+        return role_allows(self.role, "update")
+
+    @property
+    def can_cancel_refund(self) -> bool:
+        return role_allows(self.role, "cancel_refund")
+
+    @property
+    def can_manage_webhooks(self) -> bool:
+        return role_allows(self.role, "manage_webhooks")
+
+
+def store_access(user, store_slug: str) -> StoreAccess:
+    """The user's access to the store with this slug; Http404 when not a member (or no such store)."""
+    membership = (
+        Membership.objects.select_related("store").filter(user=user, store__slug=store_slug).first()
+        if user.is_authenticated
+        else None
+    )
+    if membership is None:
+        raise Http404("No such store.")
+    return StoreAccess(store=membership.store, role=Role(membership.role))
+
+
+def store_view(action: str) -> Callable:
+    """Decorate `view(request, access, **kwargs)` reached as `<store_slug>/…`: signed in, member (else
+    404), role allows `action` (else 403). Runs the view in the store's time zone and turns API
+    failures into pages (dashboard/errors.py)."""
+    if action not in MINIMUM_ROLE:
+        raise ValueError(f"Unknown action {action!r}; add it to MINIMUM_ROLE.")
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, store_slug: str, **kwargs) -> HttpResponse:
+            access = store_access(request.user, store_slug)
+            if not role_allows(access.role, action):
+                raise PermissionDenied(f"Your role in {access.store.name} does not allow this.")
+            request.store_access = access  # type: ignore[attr-defined]  # for the base template
+            with timezone.override(zoneinfo.ZoneInfo(access.store.timezone)):
+                return api_errors_as_pages(view)(request, access, **kwargs)
+
+        wrapper.required_action = action  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator

@@ -1,0 +1,77 @@
+"""The orders table: columns and cell rendering with django-tables2, over one page of API rows.
+
+Sorting and paging are the API's (`sort`, `limit`, `offset`): the table never sorts or slices rows
+itself and never sees more than the page. `SORTABLE` maps a column to the API sort field; the template
+builds the header links from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_tables2 as tables
+from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
+from django.utils.html import format_html
+
+from dashboard.templatetags.dashboard_tags import money, status_badge
+
+# column name → API sort field (ascending form).
+SORTABLE = {"order_number": "orderNumber", "created_at": "createdAt", "total": "total"}
+
+
+class OrderTable(tables.Table):
+    order_number = tables.Column("Order", orderable=False)
+    created_at = tables.Column("Created", orderable=False)
+    customer = tables.Column("Customer", accessor="customer_name", orderable=False)
+    status = tables.Column("Status", orderable=False)
+    payment_status = tables.Column("Payment", orderable=False)
+    item_count = tables.Column(
+        "Items", orderable=False, attrs={"th": {"class": "num"}, "td": {"class": "num"}}
+    )
+    total = tables.Column("Total", orderable=False, attrs={"th": {"class": "num"}, "td": {"class": "num"}})
+    external = tables.Column("External ID / platform", accessor="external_id", orderable=False, default="—")
+
+    class Meta:
+        template_name = "dashboard/orders/_orders_table.html"
+        orderable = False
+        empty_text = "No orders match these filters."
+
+    def __init__(self, data: Any, *, store_slug: str, **kwargs: Any) -> None:
+        self.store_slug = store_slug
+        super().__init__(data, **kwargs)
+
+    def render_order_number(self, value: str, record: Any) -> str:
+        url = reverse("dashboard:order_detail", args=[self.store_slug, record.id])
+        return format_html('<a class="order-link" href="{}">{}</a>', url, value)
+
+    def render_created_at(self, value: Any) -> str:
+        # The view runs in the store's time zone (permissions.store_view), so this is store-local.
+        return format_html(
+            '<time datetime="{}">{}</time>', value.isoformat(), date_filter(value, "M j, Y H:i")
+        )
+
+    def render_customer(self, value: str, record: Any) -> str:
+        return format_html(
+            '<span class="customer-name">{}</span><span class="muted small">{}</span>',
+            value or "—",
+            record.customer_email,
+        )
+
+    def render_status(self, value: str) -> str:
+        return status_badge(value)
+
+    def render_payment_status(self, value: str) -> str:
+        return status_badge(value, kind="payment")
+
+    def render_total(self, value: Any, record: Any) -> str:
+        return money(value, record.currency)
+
+    def render_external(self, value: str | None, record: Any) -> str:
+        if not value and not record.platform_name:
+            return "—"
+        return format_html(
+            '<span class="mono">{}</span><span class="muted small">{}</span>',
+            value or "—",
+            record.platform_name,
+        )

@@ -1,0 +1,131 @@
+"""Orders list, order detail and the CSV export pass-through. Thin: parse → one client call → render."""
+
+from __future__ import annotations
+
+import math
+from contextlib import ExitStack
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.api import client_for
+from dashboard.client import ApiError
+from dashboard.filters import API_FIELD_TO_FORM, SORTS, OrderFilterSet
+from dashboard.permissions import StoreAccess, store_view
+from dashboard.tables import SORTABLE, OrderTable
+
+LIST_TEMPLATE = "dashboard/orders/order_list.html"
+TABLE_PARTIAL = "orders-table"
+
+
+@store_view("view")
+def order_list(request: HttpRequest, access: StoreAccess) -> HttpResponse:
+    filterset = OrderFilterSet(request.GET)
+    page = None
+    if filterset.is_valid():
+        params = filterset.api_params()
+        try:
+            page = client_for(access.store, request.user).orders.list(**params)
+        except ApiError as exc:
+            if exc.status != 400 or not exc.field_errors:
+                raise  # the one failure mapper (dashboard/errors.py) renders it
+            # A value the form let through but the API refused: show it at the field, page still renders.
+            for error in exc.field_errors:
+                filterset.form.add_error(API_FIELD_TO_FORM.get(error.field), error.message)
+    context = {"filterset": filterset, "page": page, **_table_context(request, access, filterset, page)}
+    template = LIST_TEMPLATE
+    if request.htmx.target == TABLE_PARTIAL:  # type: ignore[attr-defined]
+        template = f"{LIST_TEMPLATE}#{TABLE_PARTIAL}"
+    return render(request, template, context)
+
+
+def _table_context(request: HttpRequest, access: StoreAccess, filterset: OrderFilterSet, page) -> dict:
+    """Header sort links, pager and export links: real hrefs that reproduce the state as a full page."""
+    context: dict = {
+        "list_url": request.path,
+        "clear_url": _url(request, keep=("sort", "page_size")),
+        "export_url": reverse("dashboard:order_export", args=[access.store.slug])
+        + "?"
+        + _query(request, drop=("page", "page_size", "sort")),
+    }
+    if page is None:
+        return {**context, "table": None}
+    params = filterset.api_params()
+    page_number = params["offset"] // params["limit"] + 1
+    sort = params["sort"]
+    table = OrderTable(page.orders, store_slug=access.store.slug)
+    headers = []
+    for column in table.columns:
+        field = SORTABLE.get(column.name)
+        header = {"label": column.header, "attrs": column.attrs.get("th", {}), "url": None, "direction": None}
+        if field:
+            # First click sorts descending (biggest/newest first); clicking the sorted column flips it.
+            header["url"] = _url(request, sort=field if sort == f"-{field}" else f"-{field}", page=None)
+            header["direction"] = (
+                "descending" if sort == f"-{field}" else "ascending" if sort == field else None
+            )
+        headers.append(header)
+    page_count = None if page.total_is_capped else max(1, math.ceil(page.total / params["limit"]))
+    return {
+        **context,
+        "table": table,
+        "headers": headers,
+        "page_number": page_number,
+        "page_count": page_count,
+        "total_display": f"{page.total:,}{'+' if page.total_is_capped else ''}",
+        "previous_url": _url(request, page=page_number - 1 if page_number > 2 else None)
+        if page_number > 1
+        else None,
+        "next_url": _url(request, page=page_number + 1) if page.has_more else None,
+        "sort": sort,
+        "sorts": SORTS,
+        "sort_label": dict(SORTS).get(sort, sort),
+        "page_size": params["limit"],
+    }
+
+
+def _query(request: HttpRequest, *, keep=None, drop=(), **changes) -> str:
+    query = request.GET.copy()
+    for key in list(query):
+        if (keep is not None and key not in keep) or key in drop:
+            del query[key]
+    for key, value in changes.items():
+        if value is None:
+            query.pop(key, None)
+        else:
+            query[key] = str(value)
+    return query.urlencode()
+
+
+def _url(request: HttpRequest, **kwargs) -> str:
+    query = _query(request, **kwargs)
+    return f"{request.path}?{query}" if query else request.path
+
+
+@store_view("view")
+def order_detail(request: HttpRequest, access: StoreAccess, order_id: str) -> HttpResponse:
+    order = client_for(access.store, request.user).orders.get(order_id)
+    return render(request, "dashboard/orders/order_detail.html", {"order": order})
+
+
+@store_view("export")
+def order_export(request: HttpRequest, access: StoreAccess) -> HttpResponseBase:
+    """Stream the API's CSV for the list's filters straight through: no buffering, flat memory."""
+    filterset = OrderFilterSet(request.GET)
+    if not filterset.is_valid():
+        return render(request, LIST_TEMPLATE, {"filterset": filterset, "table": None}, status=400)
+    params = {k: v for k, v in filterset.api_params().items() if k not in {"limit", "offset"}}
+    stack = ExitStack()
+    # Opened here, inside the error mapper, so a refused key or a down API is a page, not a cut file.
+    export = stack.enter_context(client_for(access.store, request.user).orders.export(**params))
+
+    def chunks():
+        with stack:
+            yield from export.chunks()
+
+    response = StreamingHttpResponse(chunks(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="orders-{access.store.slug}-{stamp}.csv"'
+    return response

@@ -1,0 +1,43 @@
+// The dashboard's only script (the CSP forbids inline scripts). Loaded with `defer` after htmx.
+(function () {
+  "use strict";
+  if (!window.htmx) return;
+
+  htmx.config.includeIndicatorStyles = false; // no inline <style> (CSP)
+  htmx.config.allowEval = false;
+  htmx.config.historyCacheSize = 20;
+  // Swap error responses too: the dashboard answers failures (502/504/429) with a fragment for the
+  // target that says what went wrong; htmx 2 would otherwise leave the old table in place silently.
+  htmx.config.responseHandling = [
+    { code: "204", swap: false },
+    { code: "[23]..", swap: true },
+    { code: "[45]..", swap: true, error: true },
+  ];
+
+  // CSRF token on every HTMX request, from <body data-csrf-token>.
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    var token = document.body.dataset.csrfToken;
+    if (token) event.detail.headers["X-CSRFToken"] = token;
+  });
+
+  // Mark the region being refreshed as busy for assistive technology.
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (target) target.setAttribute("aria-busy", "true");
+  });
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var target = document.getElementById(event.detail.target && event.detail.target.id);
+    if (target) target.removeAttribute("aria-busy");
+  });
+
+  // Network failure (server gone): say so instead of doing nothing.
+  document.body.addEventListener("htmx:sendError", function (event) {
+    var target = event.detail.target;
+    if (!target) return;
+    var box = document.createElement("div");
+    box.className = "alert alert-error";
+    box.setAttribute("role", "alert");
+    box.textContent = "The dashboard could not be reached. Check your connection and try again.";
+    target.prepend(box);
+  });
+})();
