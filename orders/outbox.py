@@ -11,13 +11,23 @@ import secrets
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from orders.api.common import Actor, iso
 from orders.models import Order, WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+if TYPE_CHECKING:
+    from orders.api.common import Actor
+
+
+def iso(value: datetime | None) -> str | None:
+    # Imported late: orders.api imports this module (for the event catalogue) while it initialises.
+    from orders.api.common import iso as api_iso
+
+    return api_iso(value)
+
 
 # A status change fires `order.status_updated` plus the per-status event when the catalogue has one.
 PER_STATUS_EVENTS = {
@@ -126,7 +136,7 @@ def record_order_events(
     *,
     order: Order,
     change: str,
-    actor: Actor,
+    actor: "Actor",
     previous_status: str | None = None,
     reason: str = "",
     extra: dict | None = None,

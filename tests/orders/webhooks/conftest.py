@@ -1,0 +1,83 @@
+"""A real HTTP receiver on 127.0.0.1 for delivery tests, and endpoint factories."""
+
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from orders import crypto
+from orders.models import WebhookEndpoint
+from orders.outbox import EVENT_TYPES
+from orders.webhooks.signing import generate_secret
+
+
+@dataclass
+class Hit:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """Answers POSTs with the scripted statuses in order, then `default_status`; records every hit."""
+
+    url: str
+    script: list[int] = field(default_factory=list)
+    default_status: int = 200
+    hits: list[Hit] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_status(self, hit: Hit) -> int:
+        with self.lock:
+            self.hits.append(hit)
+            return self.script.pop(0) if self.script else self.default_status
+
+    def hits_per_event(self) -> dict[str, int]:
+        with self.lock:
+            counts: dict[str, int] = {}
+            for hit in self.hits:
+                counts[hit.headers["webhook-id"]] = counts.get(hit.headers["webhook-id"], 0) + 1
+            return counts
+
+
+@pytest.fixture
+def receiver():
+    state: dict[str, Receiver] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            hit = Hit(headers={k.lower(): v for k, v in self.headers.items()}, body=body)
+            status = state["r"].next_status(hit)
+            reply = f'{{"received": true, "status": {status}}}'.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):  # keep test output quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state["r"] = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hook")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state["r"]
+    server.shutdown()
+    server.server_close()
+
+
+def make_endpoint(store, url: str, *, event_types=EVENT_TYPES, secret: str | None = None, enabled=True):
+    """An endpoint written directly (no URL check): returns (endpoint, secret)."""
+    secret = secret or generate_secret()
+    endpoint = WebhookEndpoint.objects.create(
+        store=store,
+        url=url,
+        event_types=list(event_types),
+        enabled=enabled,
+        secret_encrypted=crypto.encrypt(secret),
+    )
+    return endpoint, secret

@@ -1,0 +1,197 @@
+from datetime import timedelta
+
+import httpx
+import pytest
+from django.utils import timezone
+
+from orders.models import WebhookDelivery, WebhookEndpoint
+from orders.outbox import record_event
+from orders.webhooks import attempt_delivery, delivery, sweep_due_deliveries
+from tests.orders.webhooks.conftest import make_endpoint
+from tests.orders.webhooks.signing_checks import assert_verifies
+
+Status = WebhookDelivery.Status
+
+
+def _event(store, event_type="order.created"):
+    return record_event(order=None, store_id=store.id, event_type=event_type, data={"orderId": "o1"})
+
+
+def _make_due(delivery_id):
+    """Time passes until the delivery's next attempt is due."""
+    WebhookDelivery.objects.filter(id=delivery_id).update(next_attempt_at=timezone.now())
+
+
+def test_500_three_times_then_200_retries_with_growing_delays_and_one_event_id(store, receiver):
+    # given
+    endpoint, secret = make_endpoint(store, receiver.url)
+    receiver.script = [500, 500, 500]
+    event = _event(store)
+    delivery_id = event.deliveries.get().id
+    gaps = []
+    # when
+    for _ in range(4):
+        assert attempt_delivery(delivery_id) is not None
+        row = WebhookDelivery.objects.get(id=delivery_id)
+        if row.status == Status.PENDING:
+            gaps.append(row.next_attempt_at - row.attempts.order_by("attempt_number").last().attempted_at)
+            assert attempt_delivery(delivery_id) is None  # not due yet: nothing is sent
+            _make_due(delivery_id)
+    # then
+    row = WebhookDelivery.objects.get(id=delivery_id)
+    assert row.status == Status.SUCCEEDED
+    assert row.completed_at is not None
+    attempts = list(row.attempts.order_by("attempt_number"))
+    assert [a.status_code for a in attempts] == [500, 500, 500, 200]
+    assert [a.attempt_number for a in attempts] == [1, 2, 3, 4]
+    assert all(a.response_body.startswith('{"received": true') for a in attempts)
+    assert attempts[0].error == "The receiver answered HTTP 500."
+    assert attempts[3].error == ""
+    assert gaps[0] < gaps[1] < gaps[2]
+    assert timedelta(seconds=8) <= gaps[0] <= timedelta(seconds=13)  # 10 s ± 20 %
+    assert len(receiver.hits) == 4
+    assert {hit.headers["webhook-id"] for hit in receiver.hits} == {event.id}
+    for hit in receiver.hits:
+        assert_verifies(hit, secret)
+
+
+def test_410_disables_the_endpoint_and_cancels_its_pending_deliveries(store, receiver):
+    # given
+    endpoint, _ = make_endpoint(store, receiver.url)
+    receiver.script = [410]
+    first, second = _event(store), _event(store, "order.confirmed")
+    # when
+    attempt_delivery(first.deliveries.get().id)
+    # then
+    endpoint.refresh_from_db()
+    assert endpoint.enabled is False
+    assert "410" in endpoint.disabled_reason
+    assert first.deliveries.get().status == Status.FAILED
+    assert second.deliveries.get().status == Status.CANCELLED
+    assert attempt_delivery(second.deliveries.get().id) is None
+    assert len(receiver.hits) == 1
+
+
+def test_timeout_is_recorded_and_retried(store, monkeypatch):
+    # given: a receiver that never answers in time
+    def handler(request):
+        raise httpx.ReadTimeout("read timed out", request=request)
+
+    monkeypatch.setattr(delivery, "make_client", lambda: httpx.Client(transport=httpx.MockTransport(handler)))
+    make_endpoint(store, "http://127.0.0.1:9/hook")
+    event = _event(store)
+    # when
+    result = attempt_delivery(event.deliveries.get().id)
+    # then
+    row = event.deliveries.get()
+    assert result.error == "Timed out after 10 s."
+    assert row.status == Status.PENDING
+    assert row.next_attempt_at > timezone.now()
+    assert row.attempts.get().error == "Timed out after 10 s."
+
+
+def test_after_the_last_scheduled_retry_the_delivery_fails(store, receiver, settings):
+    # given
+    settings.WEBHOOK_RETRY_SCHEDULE = [1, 2]
+    make_endpoint(store, receiver.url)
+    receiver.default_status = 503
+    delivery_id = _event(store).deliveries.get().id
+    # when
+    for _ in range(3):
+        attempt_delivery(delivery_id)
+        _make_due(delivery_id)
+    # then
+    row = WebhookDelivery.objects.get(id=delivery_id)
+    assert row.status == Status.FAILED
+    assert row.attempts.count() == 3
+    assert row.last_status_code == 503
+    assert attempt_delivery(delivery_id) is None
+
+
+@pytest.mark.parametrize("url", ["https://10.0.0.1/hook", "https://169.254.169.254/latest/meta-data"])
+def test_private_targets_are_refused_at_send_time(store, url):
+    # given: an endpoint whose target became unsafe after registration
+    make_endpoint(store, url)
+    event = _event(store)
+    # when
+    result = attempt_delivery(event.deliveries.get().id)
+    # then: no connection was made, the attempt says why
+    assert result.status_code is None
+    assert result.error.startswith("Refused:")
+    assert event.deliveries.get().attempts.get().error.startswith("Refused:")
+
+
+def test_loopback_is_refused_at_send_time_unless_allowed(store, receiver, settings):
+    # given
+    settings.WEBHOOKS_ALLOW_LOOPBACK = False
+    make_endpoint(store, receiver.url)
+    event = _event(store)
+    # when
+    result = attempt_delivery(event.deliveries.get().id)
+    # then
+    assert "https" in result.error
+    assert receiver.hits == []
+
+
+def test_a_worker_lost_mid_send_leaves_the_attempt_marked_and_the_sweep_resends(store, receiver, settings):
+    # given: a worker claimed the delivery and died before sending
+    settings.WEBHOOK_SWEEP_GRACE_SECONDS = 0
+    make_endpoint(store, receiver.url)
+    event = _event(store)
+    delivery_id = event.deliveries.get().id
+    claim = delivery._claim(delivery_id, include_disabled=False, retry=True)
+    assert claim is not None
+    # when: another worker looks at it during the lease
+    assert attempt_delivery(delivery_id) is None
+    # then: nothing was sent twice
+    assert receiver.hits == []
+    # when: the lease is over and the sweep runs (the immediate task backend sends at once)
+    _make_due(delivery_id)
+    WebhookDelivery.objects.filter(id=delivery_id).update(enqueued_at=timezone.now() - timedelta(minutes=5))
+    assert sweep_due_deliveries() == 1
+    # then
+    row = WebhookDelivery.objects.get(id=delivery_id)
+    assert row.status == Status.SUCCEEDED
+    assert [a.error for a in row.attempts.order_by("attempt_number")] == [delivery.LOST_ATTEMPT_ERROR, ""]
+    assert len(receiver.hits) == 1
+
+
+def test_sweep_leaves_recently_enqueued_deliveries_alone(store, receiver, settings):
+    # given: a due delivery whose task was handed over just now
+    settings.WEBHOOK_SWEEP_GRACE_SECONDS = 60
+    make_endpoint(store, receiver.url)
+    event = _event(store)
+    WebhookDelivery.objects.update(
+        next_attempt_at=timezone.now() - timedelta(minutes=5), enqueued_at=timezone.now()
+    )
+    # when
+    swept = sweep_due_deliveries()
+    # then
+    assert swept == 0
+    assert receiver.hits == []
+    assert event.deliveries.get().status == Status.PENDING
+
+
+def test_deliveries_of_a_disabled_endpoint_are_cancelled_not_sent(store, receiver):
+    # given
+    endpoint, _ = make_endpoint(store, receiver.url)
+    event = _event(store)
+    WebhookEndpoint.objects.filter(id=endpoint.id).update(enabled=False)
+    # when
+    result = attempt_delivery(event.deliveries.get().id)
+    # then
+    assert result is None
+    assert event.deliveries.get().status == Status.CANCELLED
+    assert receiver.hits == []
+
+
+def test_only_subscribed_enabled_endpoints_get_a_delivery(store, other_store, receiver):
+    # given
+    subscribed, _ = make_endpoint(store, receiver.url, event_types=["order.shipped"])
+    make_endpoint(store, receiver.url, event_types=["order.created"])
+    make_endpoint(store, receiver.url, event_types=["order.shipped"], enabled=False)
+    make_endpoint(other_store, receiver.url, event_types=["order.shipped"])
+    # when
+    event = _event(store, "order.shipped")
+    # then
+    assert [d.endpoint_id for d in event.deliveries.all()] == [subscribed.id]
