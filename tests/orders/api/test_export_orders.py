@@ -1,0 +1,186 @@
+"""GET /api/v1/orders/export: every matching row, streamed as CSV or NDJSON, the list's filters."""
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.http import StreamingHttpResponse
+
+from orders import export
+from tests.factories import CustomerFactory, make_order
+from tests.orders.api.auth_cases import assert_refused, assert_validation_error, client_with, key_kinds
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/orders/export"
+LIST = "/api/v1/orders"
+
+
+def body(response) -> str:
+    assert isinstance(response, StreamingHttpResponse)
+    return b"".join(response.streaming_content).decode()
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body(response))))
+
+
+def test_csv_has_the_dashboard_columns_and_one_row_per_order(api, store):
+    # given: a New York store, an order at 23:30 local time
+    store.timezone = "America/New_York"
+    store.name = "Acme Shop & Co"
+    store.save()
+    created = datetime(2024, 1, 31, 23, 30, tzinfo=ZoneInfo("America/New_York"))
+    order = make_order(store, created_at=created, external_id="ext-1", platform_name="shopify")
+    # when
+    response = api.get(URL)
+    rows = csv_rows(response)
+    # then
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert re.fullmatch(
+        r'attachment; filename="orders-acme-shop-co-\d{8}T\d{6}Z\.csv"', response["Content-Disposition"]
+    )
+    assert rows[0] == list(export.CSV_COLUMNS)
+    assert rows[0][:6] == ["Order number", "Order ID", "External ID", "Platform", "Created", "Updated"]
+    assert rows[1] == [
+        f"ORD-{order.order_number:06d}",
+        str(order.id),
+        "ext-1",
+        "shopify",
+        "2024-01-31T23:30:00-05:00",
+        "2024-01-31T23:30:00-05:00",
+        "confirmed",
+        "paid",
+        order.customer_name,
+        order.customer_email,
+        "2",
+        "59.98",
+        "0.00",
+        "0.00",
+        "0.00",
+        "59.98",
+        "0.00",
+        "USD",
+    ]
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"status": "pending,shipped"}, {"sort": "total"}, {"sort": "-orderNumber"}]
+)
+def test_csv_rows_are_the_lists_orders_in_the_same_order(api, store, params):
+    # given
+    statuses = ["pending", "shipped", "delivered"]
+    for i in range(12):
+        make_order(
+            store, status=statuses[i % 3], created_at=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=i)
+        )
+    listed = [o["id"] for o in api.get(LIST, params).json()["data"]["orders"]]
+    # when
+    exported = [row[1] for row in csv_rows(api.get(URL, params))[1:]]
+    # then
+    assert exported == listed
+    assert exported
+
+
+def test_formula_cells_are_neutralised_and_round_trip(api, store):
+    # given: customer-controlled text that a spreadsheet would execute
+    customer = CustomerFactory(store=store, first_name='=HYPERLINK("http://evil")', last_name="x")
+    make_order(store, customer=customer, external_id="+1-202", platform_name="@sum")
+    # when
+    row = csv_rows(api.get(URL))[1]
+    # then
+    assert row[8] == '\'=HYPERLINK("http://evil") x'
+    assert row[2] == "'+1-202"
+    assert row[3] == "'@sum"
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@A1", "'@A1"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
+def test_neutralise(cell, expected):
+    assert export.neutralise(cell) == expected
+
+
+def test_ndjson_lines_parse_and_match_the_list(api, store):
+    # given
+    for _ in range(3):
+        make_order(store)
+    listed = api.get(LIST).json()["data"]["orders"]
+    # when
+    response = api.get(URL, {"format": "ndjson"})
+    text = body(response)
+    # then
+    assert response["Content-Type"] == "application/x-ndjson"
+    assert response["Content-Disposition"].endswith('.ndjson"')
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [line["id"] for line in lines] == [o["id"] for o in listed]
+    assert {k: v for k, v in lines[0].items() if k in listed[0]} == listed[0]
+    assert lines[0]["subtotal"] == 59.98
+    assert lines[0]["tax"] == 0.0
+
+
+def test_export_streams_in_chunks_of_rows(api, store, monkeypatch):
+    # given
+    monkeypatch.setattr(export, "ROWS_PER_CHUNK", 2)
+    for _ in range(5):
+        make_order(store)
+    # when
+    chunks = list(api.get(URL).streaming_content)
+    # then: header + 2 rows, 2 rows, 1 row
+    assert len(chunks) == 3
+    assert sum(chunk.count(b"\r\n") for chunk in chunks) == 6
+
+
+def test_export_has_only_the_stores_orders(api, store, other_store):
+    # given
+    mine = make_order(store)
+    make_order(other_store)
+    # when
+    rows = csv_rows(api.get(URL))
+    # then
+    assert [row[1] for row in rows[1:]] == [str(mine.id)]
+
+
+def test_empty_export_is_just_the_header(api):
+    # when
+    rows = csv_rows(api.get(URL))
+    # then
+    assert rows == [list(export.CSV_COLUMNS)]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"format": "xlsx"}, "format"),
+        ({"status": "lost"}, "status"),
+        ({"dateFrom": "31/01/2024"}, "dateFrom"),
+    ],
+)
+def test_bad_values_are_400_naming_the_field(api, params, field):
+    # when
+    response = api.get(URL, params)
+    # then
+    assert_validation_error(response, field)
+
+
+@key_kinds
+def test_requires_a_private_key(store, key_kind):
+    # when
+    response = client_with(key_kind, store).get(URL)
+    # then
+    assert_refused(response, key_kind)

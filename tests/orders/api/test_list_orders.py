@@ -1,0 +1,321 @@
+"""GET /api/v1/orders: filters, sorts, offset and cursor paging, validation, auth, query count."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from orders.selectors import SORTS
+from tests.factories import CustomerFactory, StoreFactory, VariantFactory, make_order
+from tests.orders.api.auth_cases import assert_refused, assert_validation_error, client_with, key_kinds
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/orders"
+
+
+def ids(response) -> list[str]:
+    return [o["id"] for o in response.json()["data"]["orders"]]
+
+
+def test_lists_the_stores_orders_newest_first(api, store, other_store):
+    # given
+    now = timezone.now()
+    older = make_order(store, created_at=now - timedelta(hours=2), external_id="A-1", platform_name="shopify")
+    newer = make_order(store, created_at=now - timedelta(hours=1))
+    make_order(other_store)
+    # when
+    response = api.get(URL)
+    # then
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is True
+    data = body["data"]
+    assert [o["id"] for o in data["orders"]] == [str(newer.id), str(older.id)]
+    assert data["total"] == 2
+    assert data["totalIsCapped"] is False
+    assert (data["limit"], data["offset"], data["hasMore"], data["nextCursor"]) == (50, 0, False, None)
+    row = data["orders"][1]
+    assert row == {
+        "id": str(older.id),
+        "externalId": "A-1",
+        "platformName": "shopify",
+        "orderNumber": f"ORD-{older.order_number:06d}",
+        "status": "confirmed",
+        "paymentStatus": "paid",
+        "customerId": str(older.customer_id),
+        "customerEmail": older.customer_email,
+        "customerName": older.customer_name,
+        "itemCount": 2,
+        "total": float(older.total),
+        "refundedAmount": 0.0,
+        "currency": "USD",
+        "createdAt": older.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{older.created_at.microsecond // 1000:03d}Z",
+        "updatedAt": row["updatedAt"],
+    }
+
+
+def test_status_filter_takes_one_or_several_values_in_any_case(api, store):
+    # given
+    pending = make_order(store, status="pending")
+    shipped = make_order(store, status="shipped")
+    make_order(store, status="delivered")
+    # when
+    one = api.get(URL, {"status": "PENDING"})
+    several = api.get(URL, {"status": "pending, Shipped"})
+    # then
+    assert ids(one) == [str(pending.id)]
+    assert set(ids(several)) == {str(pending.id), str(shipped.id)}
+
+
+def test_date_only_values_are_whole_days_in_the_stores_timezone(api, store):
+    # given: a New York store; 2024-01-31 23:30 local is February in UTC, 2024-02-01 00:30 local is not January
+    store.timezone = "America/New_York"
+    store.save()
+    ny = ZoneInfo("America/New_York")
+    first_minute = make_order(store, created_at=datetime(2024, 1, 1, 0, 0, tzinfo=ny))
+    last_evening = make_order(store, created_at=datetime(2024, 1, 31, 23, 30, tzinfo=ny))
+    make_order(store, created_at=datetime(2024, 2, 1, 0, 30, tzinfo=ny))
+    make_order(store, created_at=datetime(2023, 12, 31, 23, 59, tzinfo=ny))
+    # when
+    response = api.get(URL, {"dateFrom": "2024-01-01", "dateTo": "2024-01-31"})
+    # then
+    assert ids(response) == [str(last_evening.id), str(first_minute.id)]
+
+
+def test_datetime_with_offset_is_taken_exactly(api, store):
+    # given
+    base = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+    inside = make_order(store, created_at=base)
+    make_order(store, created_at=base + timedelta(seconds=1))
+    make_order(store, created_at=base - timedelta(seconds=1))
+    # when
+    response = api.get(URL, {"dateFrom": "2024-03-01T07:00:00-05:00", "dateTo": "2024-03-01T12:00:00Z"})
+    # then
+    assert ids(response) == [str(inside.id)]
+
+
+def test_updated_range_filters_on_updated_at(api, store):
+    # given
+    changed = make_order(store, created_at=datetime(2024, 1, 1, tzinfo=UTC))
+    make_order(store, created_at=datetime(2024, 1, 2, tzinfo=UTC))
+    type(changed).objects.filter(pk=changed.pk).update(updated_at=datetime(2024, 5, 5, 10, tzinfo=UTC))
+    # when
+    response = api.get(URL, {"updatedFrom": "2024-05-05", "updatedTo": "2024-05-05"})
+    # then
+    assert ids(response) == [str(changed.id)]
+
+
+def test_customer_external_platform_and_payment_filters(api, store):
+    # given
+    customer = CustomerFactory(store=store)
+    mine = make_order(
+        store, customer=customer, external_id="shop-1", platform_name="shopify", status="pending"
+    )
+    make_order(store, platform_name="woocommerce")
+    # when / then
+    assert ids(api.get(URL, {"customerId": str(customer.id)})) == [str(mine.id)]
+    assert ids(api.get(URL, {"externalId": "shop-1"})) == [str(mine.id)]
+    assert ids(api.get(URL, {"platformName": "shopify"})) == [str(mine.id)]
+    assert ids(api.get(URL, {"paymentStatus": "unpaid"})) == [str(mine.id)]
+
+
+@pytest.mark.parametrize("term", ["ORD-{n:06d}", "ord-{n}", "{n}", "EXT-77", "ada.l", "Lovelace"])
+def test_search_matches_number_external_id_email_and_name(api, store, term):
+    # given
+    customer = CustomerFactory(
+        store=store, email="ada.lovelace@example.com", first_name="Ada", last_name="Lovelace"
+    )
+    for _ in range(3):
+        make_order(store)
+    wanted = make_order(store, customer=customer, external_id="EXT-77")
+    # when
+    response = api.get(URL, {"search": term.format(n=wanted.order_number)})
+    # then
+    assert ids(response) == [str(wanted.id)]
+
+
+@pytest.mark.parametrize("sort", list(SORTS))
+def test_every_sort_orders_rows_with_id_as_tie_breaker(api, store, sort):
+    # given: ties on created_at and on total
+    variant = VariantFactory(product__store=store, price=Decimal("10.00"))
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    orders = [
+        make_order(store, items=[(variant, 1 + i % 3)], created_at=at + timedelta(minutes=i // 2))
+        for i in range(9)
+    ]
+    column, descending = SORTS[sort]
+    expected = sorted(orders, key=lambda o: (getattr(o, column), str(o.id)), reverse=descending)
+    # when
+    response = api.get(URL, {"sort": sort})
+    # then
+    assert ids(response) == [str(o.id) for o in expected]
+
+
+def test_offset_and_limit_page_through_the_list(api, store):
+    # given
+    orders = [
+        make_order(store, created_at=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=i)) for i in range(5)
+    ]
+    newest_first = [str(o.id) for o in reversed(orders)]
+    # when
+    page = api.get(URL, {"limit": 2, "offset": 2}).json()["data"]
+    # then
+    assert [o["id"] for o in page["orders"]] == newest_first[2:4]
+    assert page["hasMore"] is True
+    assert page["total"] == 5
+
+
+def test_total_is_capped_and_says_so(api, store, settings):
+    # given
+    settings.API_COUNT_CAP = 3
+    for _ in range(5):
+        make_order(store)
+    # when
+    data = api.get(URL, {"limit": 2}).json()["data"]
+    # then
+    assert data["total"] == 3
+    assert data["totalIsCapped"] is True
+    assert data["hasMore"] is True
+
+
+def _walk(api, params, store, variant) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        query = dict(params, limit=50)
+        if cursor:
+            query["cursor"] = cursor
+        data = api.get(URL, query).json()["data"]
+        seen.extend(o["id"] for o in data["orders"])
+        # a new order arrives between every two pages, with a total anywhere in the range
+        make_order(store, items=[(variant, 1 + len(seen) % 7)])
+        cursor = data["nextCursor"]
+        if not cursor:
+            return seen
+
+
+@pytest.mark.parametrize("sort", list(SORTS))
+def test_cursor_walk_returns_every_existing_order_once_while_orders_arrive(api, store, sort):
+    # given: 300 orders with ties on created_at and total
+    variant = VariantFactory(product__store=store, price=Decimal("5.00"))
+    customer = CustomerFactory(store=store)
+    start = timezone.now() - timedelta(days=2)
+    existing = {
+        str(
+            make_order(
+                store,
+                customer=customer,
+                items=[(variant, 1 + i % 4)],
+                created_at=start + timedelta(seconds=i // 3),
+                history=False,
+            ).id
+        )
+        for i in range(300)
+    }
+    # when
+    seen = _walk(api, {"sort": sort}, store, variant)
+    # then
+    assert len(seen) == len(set(seen)), "an order was returned twice"
+    assert existing <= set(seen), "an existing order was skipped"
+
+
+def test_cursor_with_other_filters_is_refused(api, store):
+    # given
+    for _ in range(3):
+        make_order(store)
+    cursor = api.get(URL, {"limit": 1}).json()["data"]["nextCursor"]
+    # when
+    other_sort = api.get(URL, {"limit": 1, "cursor": cursor, "sort": "total"})
+    other_filter = api.get(URL, {"limit": 1, "cursor": cursor, "status": "pending"})
+    same = api.get(URL, {"limit": 1, "cursor": cursor})
+    # then
+    assert_validation_error(other_sort, "cursor")
+    assert_validation_error(other_filter, "cursor")
+    assert same.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 51}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"dateFrom": "2024-13-01"}, "dateFrom"),
+        ({"dateTo": "yesterday"}, "dateTo"),
+        ({"dateFrom": "2024-02-01", "dateTo": "2024-01-01"}, "dateTo"),
+        ({"updatedFrom": "01/02/2024"}, "updatedFrom"),
+        ({"updatedTo": "2024-01-01T25:00"}, "updatedTo"),
+        ({"status": "shipped,lost"}, "status"),
+        ({"paymentStatus": "free"}, "paymentStatus"),
+        ({"sort": "price"}, "sort"),
+        ({"customerId": "42"}, "customerId"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"cursor": "eyJ2IjoxfQ"}, "cursor"),
+    ],
+)
+def test_bad_values_are_400_naming_the_field(api, params, field):
+    # when
+    response = api.get(URL, params)
+    # then
+    assert_validation_error(response, field)
+    assert response.json()["message"]
+
+
+def test_every_bad_filter_is_named_at_once(api):
+    # when
+    response = api.get(URL, {"status": "lost", "sort": "price", "dateFrom": "nope"})
+    # then
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert set(fields) == {"status", "sort", "dateFrom"}
+
+
+@key_kinds
+def test_requires_a_private_key(store, key_kind):
+    # when
+    response = client_with(key_kind, store).get(URL)
+    # then
+    assert_refused(response, key_kind)
+
+
+def test_other_stores_orders_never_appear(api, other_store):
+    # given
+    foreign = make_order(other_store, external_id="theirs")
+    # when
+    by_external = api.get(URL, {"externalId": "theirs"}).json()["data"]
+    by_customer = api.get(URL, {"customerId": str(foreign.customer_id)}).json()["data"]
+    # then
+    assert by_external["orders"] == []
+    assert by_external["total"] == 0
+    assert by_customer["orders"] == []
+
+
+def test_query_count_is_the_same_for_5_and_50_rows(api, store, django_assert_num_queries):
+    # given: a warm-up request so the key's last-used write is not part of the measured requests
+    other = StoreFactory()
+    for _ in range(5):
+        make_order(store)
+    for _ in range(50):
+        make_order(other)
+    from orders.auth import api_key_create
+    from tests.conftest import ApiClient
+
+    other_api = ApiClient(api_key_create(store=other).plaintext)
+    api.get(URL)
+    other_api.get(URL)
+    # when: five rows, counted (the key lookup, rate limiting, the capped count, the page)
+    with CaptureQueriesContext(connection) as five_queries:
+        five = api.get(URL)
+    # then: fifty rows take exactly as many queries
+    with django_assert_num_queries(len(five_queries)):
+        fifty = other_api.get(URL)
+    assert len(five.json()["data"]["orders"]) == 5
+    assert len(fifty.json()["data"]["orders"]) == 50
+    order_queries = [q["sql"] for q in five_queries.captured_queries if '"orders_order"' in q["sql"]]
+    assert len(order_queries) == 2  # the capped count and the page, nothing per row
