@@ -1,0 +1,94 @@
+"""Every dashboard URL × {anonymous, non-member, viewer, support, admin} → the expected status.
+
+Generated from dashboard.urls.urlpatterns: a new view without an entry in ACCESS fails
+`test_every_url_has_an_access_rule`, so no view ships without its permission being tested.
+"""
+
+import pytest
+from django.urls import reverse
+
+from dashboard import urls as dashboard_urls
+from dashboard.models import Role
+from tests.dashboard.conftest import make_member
+from tests.factories import make_order
+
+PUBLIC = "public"  # no sign-in needed
+SIGNED_IN = "signed-in"  # any signed-in user, no store
+# URL name → who may open it: PUBLIC, SIGNED_IN, or the lowest store role.
+ACCESS = {
+    "login": PUBLIC,
+    "logout": PUBLIC,
+    "home": SIGNED_IN,
+    "order_list": Role.VIEWER,
+    "order_detail": Role.VIEWER,
+    "order_export": Role.SUPPORT,
+}
+# Views that only accept POST (Django's LogoutView).
+POST_ONLY = {"logout"}
+RANK = {Role.VIEWER: 1, Role.SUPPORT: 2, Role.ADMIN: 3}
+PERSONAS = ["anonymous", "non_member", Role.VIEWER, Role.SUPPORT, Role.ADMIN]
+
+
+def url_names():
+    return [p.name for p in dashboard_urls.urlpatterns]
+
+
+def test_every_url_has_an_access_rule():
+    assert set(url_names()) == set(ACCESS), "add the new view to ACCESS with its minimum role"
+
+
+def test_store_views_declare_the_role_the_table_expects():
+    from dashboard.permissions import MINIMUM_ROLE
+
+    for pattern in dashboard_urls.urlpatterns:
+        action = getattr(pattern.callback, "required_action", None)
+        if isinstance(ACCESS[pattern.name], Role):
+            assert action is not None, f"{pattern.name} is not wrapped in store_view"
+            assert MINIMUM_ROLE[action] == ACCESS[pattern.name], pattern.name
+
+
+def expected_status(rule, persona):
+    if rule == PUBLIC:
+        return None  # checked separately below: any non-error answer
+    if persona == "anonymous":
+        return "login"
+    if rule == SIGNED_IN:
+        return None
+    if persona == "non_member":
+        return 404
+    return 200 if RANK[persona] >= RANK[rule] else 403
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("name", url_names())
+def test_access_matrix(client, connection, other_connection, store, name, persona):
+    # given
+    order = make_order(store)
+    if persona == "non_member":
+        client.force_login(make_member("stranger@example.com", other_connection, Role.ADMIN))
+    elif persona != "anonymous":
+        client.force_login(make_member(f"{persona}@example.com", connection, persona))
+    pattern = next(p for p in dashboard_urls.urlpatterns if p.name == name)
+    values = {"store_slug": connection.slug, "order_id": str(order.id)}
+    url = reverse(f"dashboard:{name}", kwargs={k: values[k] for k in pattern.pattern.converters})
+    # when
+    response = client.post(url) if name in POST_ONLY else client.get(url)
+    # then
+    expected = expected_status(ACCESS[name], persona)
+    if expected == "login":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("dashboard:login"))
+    elif expected is None:
+        assert response.status_code in {200, 302}
+    else:
+        assert response.status_code == expected, (name, persona, response.status_code)
+
+
+def test_another_stores_order_through_my_store_url_is_404(viewer_client, connection, other_store):
+    # given an order of a store the viewer has no access to
+    foreign = make_order(other_store)
+    # when
+    response = viewer_client.get(reverse("dashboard:order_detail", args=[connection.slug, foreign.id]))
+    # then: the API (scoped by my store's key) does not know it
+    assert response.status_code == 404
+    assert foreign.display_number not in response.content.decode()
