@@ -91,7 +91,8 @@ def test_detail_and_history_are_typed(client, store):
     assert detail.metadata == {"gift": "yes"}
     assert detail.allowed_transitions == ["processing", "cancelled"]
     assert [(h.kind, h.from_status, h.to_status) for h in history] == [("created", None, "confirmed")]
-    assert history[0].changed_at is not None and history[0].changed_at.tzinfo is not None
+    assert history[0].changed_at is not None
+    assert history[0].changed_at.tzinfo is not None
 
 
 def test_another_stores_order_is_not_found(client, other_store):

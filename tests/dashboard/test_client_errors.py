@@ -76,7 +76,8 @@ def test_401_raises_api_error_with_code_and_message():
         "Bad key.",
     )
     assert len(calls) == 1  # a 4xx is never retried
-    assert KEY not in str(info.value) and KEY not in repr(client)
+    assert KEY not in str(info.value)
+    assert KEY not in repr(client)
 
 
 def test_404_raises_not_found():

@@ -49,10 +49,12 @@ def test_picker_lists_every_store_of_the_user(client, connection, other_connecti
     Membership.objects.create(user=user, store=other_connection, role="admin")
     client.force_login(user)
     html = client.get("/").content.decode()
-    assert "/stores/acme/orders/" in html and "/stores/other/orders/" in html
+    assert "/stores/acme/orders/" in html
+    assert "/stores/other/orders/" in html
     # the header switcher too, on a store page
     page = client.get("/stores/acme/orders/").content.decode()
-    assert 'class="switcher"' in page and "/stores/other/orders/" in page
+    assert 'class="switcher"' in page
+    assert "/stores/other/orders/" in page
 
 
 def test_picker_without_stores_explains(client, db):

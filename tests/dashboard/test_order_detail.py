@@ -76,7 +76,8 @@ def test_history_timeline_shows_from_to_who_note_and_metadata(viewer_client, ord
     assert timeline.count('class="timeline-entry') == 2
     assert "Sam Support" in timeline
     assert "Packing &lt;b&gt;now&lt;/b&gt;" in timeline  # user text escaped
-    assert "carrier" in timeline and "UPS" in timeline
+    assert "carrier" in timeline
+    assert "UPS" in timeline
 
 
 def test_viewer_sees_no_action_buttons(viewer_client, order):
@@ -86,13 +87,16 @@ def test_viewer_sees_no_action_buttons(viewer_client, order):
 def test_support_sees_status_buttons_from_allowed_transitions_but_not_cancel(support_client, order):
     html = support_client.get(url(order)).content.decode()
     actions = re.search(r'id="order-actions".*?</div>', html, re.S).group(0)
-    assert "Mark partially shipped" in actions and "Mark shipped" in actions
-    assert "Cancel order" not in actions and "Refund" not in actions
+    assert "Mark partially shipped" in actions
+    assert "Mark shipped" in actions
+    assert "Cancel order" not in actions
+    assert "Refund" not in actions
 
 
 def test_admin_sees_cancel_and_refund(admin_client_member, order):
     html = admin_client_member.get(url(order)).content.decode()
-    assert "Cancel order" in html and ">Refund<" in html
+    assert "Cancel order" in html
+    assert ">Refund<" in html
 
 
 def test_order_by_external_id_is_found(viewer_client, order):
