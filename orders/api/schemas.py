@@ -70,10 +70,10 @@ def documented(ok_status: int, ok_schema: Any, *error_codes: str) -> dict[str, A
         by_status.setdefault(STATUS_OF_CODE[code], []).append(code)
     # ok_schema None: the success body is not JSON (the export); describe it in openapi_extra.
     response: dict[int, Any] = {} if ok_schema is None else {ok_status: ok_schema}
-    descriptions: dict[str, Any] = {}
+    descriptions: dict[int, Any] = {}
     for status, codes in sorted(by_status.items()):
         response[status] = ErrorEnvelope
-        descriptions[str(status)] = {"description": "errorCode: " + ", ".join(f"`{c}`" for c in codes)}
+        descriptions[status] = {"description": "errorCode: " + ", ".join(f"`{c}`" for c in codes)}
     return {"response": response, "openapi_extra": {"responses": descriptions}}
 
 
