@@ -16,6 +16,7 @@ from orders.webhooks.signing import generate_secret
 class Hit:
     headers: dict[str, str]
     body: bytes
+    path: str = ""
 
 
 @dataclass
@@ -33,11 +34,12 @@ class Receiver:
             self.hits.append(hit)
             return self.script.pop(0) if self.script else self.default_status
 
-    def hits_per_event(self) -> dict[str, int]:
+    def hits_per_target_and_event(self) -> dict[tuple[str, str], int]:
         with self.lock:
-            counts: dict[str, int] = {}
+            counts: dict[tuple[str, str], int] = {}
             for hit in self.hits:
-                counts[hit.headers["webhook-id"]] = counts.get(hit.headers["webhook-id"], 0) + 1
+                key = (hit.path, hit.headers["webhook-id"])
+                counts[key] = counts.get(key, 0) + 1
             return counts
 
 
@@ -48,7 +50,7 @@ def receiver():
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            hit = Hit(headers={k.lower(): v for k, v in self.headers.items()}, body=body)
+            hit = Hit(headers={k.lower(): v for k, v in self.headers.items()}, body=body, path=self.path)
             status = state["r"].next_status(hit)
             reply = f'{{"received": true, "status": {status}}}'.encode()
             self.send_response(status)
