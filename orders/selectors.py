@@ -327,9 +327,9 @@ def order_stats(
         total_revenue += row["revenue"] or Decimal("0.00")
     window_start = datetime.combine(first_day, time.min, tzinfo=tz)
     window_end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=tz)
-    per_day = {
-        row["day"]: row
-        for row in qs.filter(created_at__gte=window_start, created_at__lt=window_end)
+    per_day: dict[date, tuple[int, Decimal | None]] = {
+        day_row["day"]: (day_row["count"], day_row["revenue"])
+        for day_row in qs.filter(created_at__gte=window_start, created_at__lt=window_end)
         .annotate(day=TruncDate("created_at", tzinfo=tz))
         .values("day")
         .annotate(count=Count("id"), revenue=Sum("total"))
@@ -337,14 +337,8 @@ def order_stats(
     days = []
     day = first_day
     while day <= last_day:
-        row = per_day.get(day)
-        days.append(
-            {
-                "date": day,
-                "count": row["count"] if row else 0,
-                "revenue": (row["revenue"] if row else None) or Decimal("0.00"),
-            }
-        )
+        count, revenue = per_day.get(day, (0, None))
+        days.append({"date": day, "count": count, "revenue": revenue or Decimal("0.00")})
         day += timedelta(days=1)
     return OrderStats(
         by_status=by_status,
@@ -424,7 +418,7 @@ def customer_list(
             Q(email__icontains=search) | Q(first_name__icontains=search) | Q(last_name__icontains=search)
         )
     total, capped = _capped_count(qs)
-    page = list(
+    page: list[Customer] = list(
         qs.annotate(orders_count=_orders_count()).order_by("-created_at", "-id")[offset : offset + limit + 1]
     )
     return page[:limit], total, capped, len(page) > limit
