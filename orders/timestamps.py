@@ -8,4 +8,5 @@ def iso(value: datetime | None) -> str | None:
     """ISO 8601 UTC with milliseconds and Z (spec §1)."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # isoformat is several times faster than strftime, which matters on 50-row pages and exports.
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
