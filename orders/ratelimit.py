@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F
 
 from orders import errors
 from orders.models import ApiKey, RateLimitCounter
@@ -113,9 +113,12 @@ class DatabaseCounters:
         return counts["m"], counts["h"]
 
     def give_back(self, key_id: int, minute: int, hour: int) -> None:
-        RateLimitCounter.objects.filter(
-            Q(scope="m", window_start=minute) | Q(scope="h", window_start=hour), api_key_id=key_id
-        ).update(count=F("count") - 1)
+        # One row per statement (autocommit): a statement that locked both rows in index order could
+        # deadlock with the upsert, which locks minute then hour.
+        for scope, start in (("m", minute), ("h", hour)):
+            RateLimitCounter.objects.filter(api_key_id=key_id, scope=scope, window_start=start).update(
+                count=F("count") - 1
+            )
 
     def read_minute(self, key_id: int, minute: int) -> int:
         row = RateLimitCounter.objects.filter(api_key_id=key_id, scope="m", window_start=minute).first()

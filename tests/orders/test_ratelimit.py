@@ -1,0 +1,238 @@
+"""Rate limits per API key (spec §5): tiers, burst, headers on every authenticated response, the 429,
+and exactness across threads."""
+
+import queue
+import threading
+from types import SimpleNamespace
+
+import pytest
+from django.db import connection
+
+from orders import ratelimit
+from orders.auth import api_key_create
+from orders.models import ApiKey, RateLimitCounter
+from tests.conftest import ApiClient
+
+URL = "/api/v1/webhooks"
+# 12:00:01 on some day: a second into a minute window and into an hour window.
+NOW = 1_800_000_000 // 3600 * 3600 + 1
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The rate limiter's clock, frozen (settable), so no test straddles a window by accident."""
+    state = SimpleNamespace(now=float(NOW))
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: state.now))
+    return state
+
+
+def _key(store, *, per_minute=None, per_hour=None, tier=ApiKey.Tier.CUSTOM):
+    issued = api_key_create(store=store, name="limited", tier=tier)
+    ApiKey.objects.filter(pk=issued.api_key.pk).update(
+        custom_limit_per_minute=per_minute, custom_limit_per_hour=per_hour
+    )
+    return issued
+
+
+def _headers(response) -> tuple[str | None, str | None, str | None]:
+    return (
+        response.headers.get("X-RateLimit-Limit"),
+        response.headers.get("X-RateLimit-Remaining"),
+        response.headers.get("X-RateLimit-Reset"),
+    )
+
+
+def test_every_authenticated_response_carries_the_headers(store, other_store, clock):
+    # given
+    api = ApiClient(_key(store, per_minute=10, per_hour=1000).plaintext)
+    public = ApiClient(api_key_create(store=store, public=True).plaintext)
+    reset = str(NOW - 1 + 60)
+    # when
+    responses = [
+        api.get(URL),  # 200
+        api.get(f"{URL}/00000000-0000-0000-0000-000000000000"),  # 404 WEBHOOK_NOT_FOUND
+        api.get(URL, HTTP_X_STORE_ID=str(other_store.id)),  # 403 NO_STORE_ACCESS
+        api.post_json(URL, {"eventTypes": ["nope"]}),  # 400 VALIDATION_ERROR
+        api.get("/api/v1/orders?limit=0"),  # 400 on another router
+    ]
+    # then
+    assert [r.status_code for r in responses] == [200, 404, 403, 400, 400]
+    assert [_headers(r) for r in responses] == [("10", str(9 - i), reset) for i in range(5)]
+    assert _headers(public.get(URL))[0] is not None  # a public key is known too: 403, counted
+    assert public.get(URL).status_code == 403
+
+
+def test_unauthenticated_requests_are_not_counted(db, anon_api, clock):
+    # when
+    response = anon_api.get(URL)
+    # then
+    assert response.status_code == 401
+    assert "X-RateLimit-Limit" not in response.headers
+    assert RateLimitCounter.objects.count() == 0
+
+
+def test_over_the_limit_is_429_with_retry_after_and_the_spec_body(store, clock):
+    # given
+    api = ApiClient(_key(store, per_minute=3, per_hour=1000).plaintext)
+    for _ in range(3):
+        assert api.get(URL).status_code == 200
+    clock.now = NOW + 20.5
+    # when
+    response = api.get(URL)
+    # then
+    assert response.status_code == 429
+    body = response.json()
+    assert body["success"] is False
+    assert body["errorCode"] == "RATE_LIMIT_EXCEEDED"
+    assert body["retryAfter"] == 39  # the minute window ends at NOW - 1 + 60
+    assert "retry in 39 s" in body["message"]
+    assert response.headers["Retry-After"] == "39"
+    assert response.headers["X-RateLimit-Retry-After"] == "39"
+    assert _headers(response) == ("3", "0", str(NOW - 1 + 60))
+
+
+def test_refused_requests_do_not_use_up_quota(store, clock):
+    # given
+    api = ApiClient(_key(store, per_minute=2, per_hour=5).plaintext)
+    # when: 2 accepted, 5 refused in the first minute
+    statuses = [api.get(URL).status_code for _ in range(7)]
+    # then
+    assert statuses == [200, 200] + [429] * 5
+    hour = RateLimitCounter.objects.get(scope="h")
+    assert hour.count == 2
+    # and the next minute still has its own 2 (hour: 4 of 5 used)
+    clock.now = NOW + 60
+    assert [api.get(URL).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_the_hour_limit_binds_when_less_is_left_of_it(store, clock):
+    # given
+    api = ApiClient(_key(store, per_minute=100, per_hour=5).plaintext)
+    hour_reset = str(NOW - 1 + 3600)
+    # when
+    responses = [api.get(URL) for _ in range(6)]
+    # then
+    assert [r.status_code for r in responses] == [200] * 5 + [429]
+    assert _headers(responses[4]) == ("5", "0", hour_reset)
+    assert responses[5].json()["retryAfter"] == 3600 - 1
+
+
+def test_the_minute_limit_resets_with_the_next_window(store, clock):
+    # given
+    api = ApiClient(_key(store, per_minute=1, per_hour=100).plaintext)
+    assert api.get(URL).status_code == 200
+    assert api.get(URL).status_code == 429
+    # when
+    clock.now = NOW + 59
+    # then
+    assert api.get(URL).status_code == 200
+
+
+def test_burst_carries_unused_capacity_of_the_previous_minute(store, settings):
+    # given: a standard tier scaled down — 10/min, burst 15
+    settings.RATE_LIMIT_TIERS = {"standard": {"per_minute": 10, "per_hour": 1000, "burst": 15}}
+    key = _key(store, tier=ApiKey.Tier.STANDARD).api_key
+    minute = NOW - 1
+
+    def allowed(start: int, requests: int) -> int:
+        return sum(ratelimit.check(key, now=start + 1).allowed for _ in range(requests))
+
+    # when / then: idle before → a burst of 15
+    assert allowed(minute, 20) == 15
+    # the previous minute used more than 10 → no carry-over
+    assert allowed(minute + 60, 20) == 10
+    # the previous minute used 10 → none left to carry
+    assert allowed(minute + 120, 8) == 8
+    # the previous minute used 8 → 2 carried over
+    assert allowed(minute + 180, 20) == 12
+    state = ratelimit.check(key, now=minute + 181)
+    assert state.limit == 12
+
+
+def test_premium_and_standard_limits_come_from_settings(store, settings):
+    # given
+    settings.RATE_LIMIT_TIERS = {
+        "standard": {"per_minute": 100, "per_hour": 5000, "burst": 150},
+        "premium": {"per_minute": 1000, "per_hour": 50000, "burst": 1000},
+    }
+    premium = api_key_create(store=store, tier=ApiKey.Tier.PREMIUM).api_key
+    standard = api_key_create(store=store).api_key
+    # when / then
+    assert ratelimit.limits_for(premium) == ratelimit.Limits(per_minute=1000, per_hour=50000, burst=1000)
+    assert ratelimit.limits_for(standard) == ratelimit.Limits(per_minute=100, per_hour=5000, burst=150)
+    assert ratelimit.check(standard, now=NOW).limit == 150  # idle before: the burst is available
+
+
+def test_the_shared_cache_backend_counts_the_same_way(store, settings, clock):
+    # given
+    settings.RATE_LIMIT_BACKEND = "cache"
+    api = ApiClient(_key(store, per_minute=2, per_hour=100).plaintext)
+    # when
+    statuses = [api.get(URL).status_code for _ in range(4)]
+    # then
+    assert statuses == [200, 200, 429, 429]
+    assert RateLimitCounter.objects.count() == 0
+
+
+def test_limits_can_be_switched_off(store, settings, clock):
+    # given
+    settings.RATE_LIMIT_ENABLED = False
+    api = ApiClient(_key(store, per_minute=1, per_hour=1).plaintext)
+    # when / then
+    assert [api.get(URL).status_code for _ in range(3)] == [200, 200, 200]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_200_concurrent_requests_on_a_60_per_minute_key_let_exactly_60_through(store, clock):
+    # given
+    limited = _key(store, per_minute=60, per_hour=10_000).plaintext
+    other = _key(store, per_minute=60, per_hour=10_000).plaintext
+    work: queue.Queue[str] = queue.Queue()
+    for i in range(250):
+        work.put(other if i % 5 == 0 else limited)  # 200 with the limited key, 50 with the other
+    results: list[tuple[str, int, dict, dict]] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(20)
+
+    def run():
+        clients = {key: ApiClient(key) for key in (limited, other)}
+        try:
+            barrier.wait()
+            while True:
+                try:
+                    key = work.get_nowait()
+                except queue.Empty:
+                    return
+                response = clients[key].get(URL)
+                with lock:
+                    results.append((key, response.status_code, dict(response.headers), response.json()))
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=run) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    # then
+    mine = [r for r in results if r[0] == limited]
+    theirs = [r for r in results if r[0] == other]
+    assert len(mine) == 200
+    assert sum(status == 200 for _, status, _, _ in mine) == 60
+    refused = [r for r in mine if r[1] == 429]
+    assert len(refused) == 140
+    for _, _, headers, body in refused:
+        assert headers["X-RateLimit-Limit"] == "60"
+        assert headers["X-RateLimit-Remaining"] == "0"
+        assert headers["Retry-After"] == headers["X-RateLimit-Retry-After"] == "59"
+        assert body == {
+            "success": False,
+            "message": body["message"],
+            "errorCode": "RATE_LIMIT_EXCEEDED",
+            "retryAfter": 59,
+        }
+    remaining = sorted(int(h["X-RateLimit-Remaining"]) for _, s, h, _ in mine if s == 200)
+    assert remaining == list(range(60))  # each success saw its own count: no lost update
+    assert [status for _, status, _, _ in theirs] == [200] * 50  # the other key is unaffected
