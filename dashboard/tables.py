@@ -53,7 +53,7 @@ class OrderTable(tables.Table):
 
     def render_customer(self, value: str, record: Any) -> str:
         return format_html(
-            '<span class="customer-name">{}</span><span class="muted small">{}</span>',
+            '<span class="cell-stack"><span>{}</span><span class="muted small">{}</span></span>',
             value or "—",
             record.customer_email,
         )
@@ -71,7 +71,7 @@ class OrderTable(tables.Table):
         if not value and not record.platform_name:
             return "—"
         return format_html(
-            '<span class="mono">{}</span><span class="muted small">{}</span>',
+            '<span class="cell-stack"><span class="mono">{}</span><span class="muted small">{}</span></span>',
             value or "—",
             record.platform_name,
         )

@@ -14,10 +14,17 @@
     { code: "[45]..", swap: true, error: true },
   ];
 
-  // CSRF token on every HTMX request, from <body data-csrf-token>.
   document.body.addEventListener("htmx:configRequest", function (event) {
+    // CSRF token on every HTMX request, from <body data-csrf-token>.
     var token = document.body.dataset.csrfToken;
     if (token) event.detail.headers["X-CSRFToken"] = token;
+    // Keep pushed URLs short and shareable: drop empty filter fields from GET queries.
+    var data = event.detail.formData;
+    if (event.detail.verb === "get" && data) {
+      var empty = [];
+      data.forEach(function (value, key) { if (value === "") empty.push(key); });
+      empty.forEach(function (key) { data.delete(key); });
+    }
   });
 
   // Mark the region being refreshed as busy for assistive technology.
@@ -29,6 +36,13 @@
     var target = document.getElementById(event.detail.target && event.detail.target.id);
     if (target) target.removeAttribute("aria-busy");
   });
+
+  // Phones: fold the long date/status filters unless one of them is in use.
+  if (window.matchMedia("(max-width: 760px)").matches) {
+    document.querySelectorAll("details.more-filters:not([data-active])").forEach(function (d) {
+      d.removeAttribute("open");
+    });
+  }
 
   // Network failure (server gone): say so instead of doing nothing.
   document.body.addEventListener("htmx:sendError", function (event) {
