@@ -146,3 +146,21 @@ def test_in_process_call_keeps_the_callers_connection_and_transaction(client, st
         assert db_connection.connection is before
         assert db_connection.in_atomic_block
     assert store.orders.count() == 1
+
+
+def test_incremental_sync_example_from_the_readme(client, store):
+    # given orders changed at different times
+    base = datetime(2024, 6, 1, tzinfo=UTC)
+    for hours in range(5):
+        make_order(store, created_at=base + timedelta(hours=hours))
+    since = base + timedelta(hours=2)
+    # when: the README's loop, two per page
+    seen, cursor = [], None
+    while True:
+        page = client.orders.list(updated_from=since, sort="updatedAt", limit=2, cursor=cursor)
+        seen += [o.order_number for o in page.orders]
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    # then
+    assert seen == ["ORD-000003", "ORD-000004", "ORD-000005"]
