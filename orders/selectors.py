@@ -22,6 +22,11 @@ from orders.serializers import EXPORT_FIELDS, HISTORY_FEED_FIELDS, SUMMARY_FIELD
 from orders.statuses import OrderStatus
 
 
+def _storable(ref: str) -> bool:
+    """False for a reference no row can have: PostgreSQL text cannot hold NUL (it would raise)."""
+    return "\x00" not in ref
+
+
 def _as_uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
@@ -51,6 +56,8 @@ def _pick(orders: list[Order], order_ref: str) -> Order:
 def order_get(*, store: Store, order_ref: str) -> Order:
     """The store's order by UUID or external ID. Raises errors.OrderNotFound (also for other stores')."""
     order_ref = order_ref.strip()
+    if not _storable(order_ref):
+        return _pick([], order_ref)
     return _pick(list(Order.objects.filter(order_ref_filter(order_ref), store=store)[:2]), order_ref)
 
 
@@ -70,6 +77,8 @@ def order_detail_queryset(*, store: Store) -> QuerySet[Order]:
 def order_get_for_detail(*, store: Store, order_ref: str) -> Order:
     """Like `order_get`, with customer, items, refunds and history (oldest first) loaded: 4 queries."""
     order_ref = order_ref.strip()
+    if not _storable(order_ref):
+        return _pick([], order_ref)
     orders = list(order_detail_queryset(store=store).filter(order_ref_filter(order_ref))[:2])
     return _pick(orders, order_ref)
 
@@ -443,6 +452,8 @@ def customer_get_by_email(*, store: Store, email: str) -> Customer:
         Customer.objects.filter(store=store, email=email.strip().lower())
         .annotate(orders_count=_orders_count())
         .first()
+        if _storable(email)
+        else None
     )
     if customer is None:
         raise errors.CustomerNotFound(f"No customer with email {email!r} in this store.")
@@ -460,7 +471,7 @@ def product_get(*, store: Store, product_ref: str) -> Product:
     product_ref = product_ref.strip()
     as_uuid = _as_uuid(product_ref)
     condition = Q(external_id=product_ref) | Q(id=as_uuid) if as_uuid else Q(external_id=product_ref)
-    products = list(product_queryset(store=store).filter(condition)[:2])
+    products = list(product_queryset(store=store).filter(condition)[:2]) if _storable(product_ref) else []
     if not products:
         raise errors.ProductNotFound(
             f"No product {product_ref!r} in this store (looked up by id and external id)."

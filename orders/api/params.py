@@ -10,7 +10,7 @@ in the store's timezone (the only reading that agrees with the date-only rule).
 import re
 import uuid
 import zoneinfo
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from orders import errors
 from orders.api.schemas import CustomerListQuery, HistoryFeedQuery, OrderFilterQuery
@@ -19,6 +19,7 @@ from orders.models import Store
 from orders.selectors import SORTS, HistoryFilters, OrderFilters
 from orders.statuses import OrderStatus, PaymentStatus, parse_status
 
+MIN_YEAR, MAX_YEAR = 1900, 9000
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DATE_FORMAT_HELP = (
     "Use YYYY-MM-DD (a whole day in the store's timezone) or an ISO 8601 datetime with an offset, "
@@ -67,15 +68,23 @@ def _bound(value: str | None, field: str, tz: tzinfo, *, end: bool, out: _Collec
     try:
         if _DATE_ONLY.match(value):
             day = date.fromisoformat(value)
-            return _local_midnight(day + timedelta(days=1) if end else day, tz)
-        moment = datetime.fromisoformat(value)
+            moment = _local_midnight(day + timedelta(days=1) if end else day, tz)
+        else:
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=tz)
+            # An exact end is inclusive; the stored bound is exclusive (timestamps have microseconds).
+            moment = moment + timedelta(microseconds=1) if end else moment
     except ValueError:
         out.add(field, f"{value!r} is not a date. {DATE_FORMAT_HELP}")
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
-    # An exact end is inclusive; the stored bound is exclusive, and timestamps have microsecond precision.
-    return moment + timedelta(microseconds=1) if end else moment
+    except OverflowError:
+        moment = datetime.min.replace(tzinfo=UTC)  # reported just below
+    # Years 1 and 9999 cannot be converted to UTC and back in every timezone.
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        out.add(field, f"{value!r} is out of range: use a year from {MIN_YEAR} to {MAX_YEAR}.")
+        return None
+    return moment
 
 
 def _range(
@@ -128,8 +137,15 @@ def _payment_statuses(value: str | None, out: _Collector) -> tuple[str, ...]:
     return tuple(parsed)
 
 
-def _text(value: str | None) -> str | None:
-    return None if _blank(value) else value.strip()  # type: ignore[union-attr]
+def _text(value: str | None, field: str, out: _Collector) -> str | None:
+    if _blank(value):
+        return None
+    assert value is not None  # noqa: S101
+    if "\x00" in value:
+        # PostgreSQL text cannot hold NUL; refuse it here instead of failing in the database.
+        out.add(field, f"{field} must not contain NUL characters.")
+        return None
+    return value.strip()
 
 
 def order_filters(query: OrderFilterQuery, store: Store) -> OrderFilters:
@@ -146,7 +162,7 @@ def order_filters(query: OrderFilterQuery, store: Store) -> OrderFilters:
             customer_id = uuid.UUID(query.customerId.strip())  # type: ignore[union-attr]
         except ValueError:
             out.add("customerId", "customerId must be a customer's UUID.")
-    sort = _text(query.sort) or "-createdAt"
+    sort = _text(query.sort, "sort", out) or "-createdAt"
     if sort not in SORTS:
         out.add("sort", f"Unknown sort {sort!r}. Use one of: {', '.join(SORTS)}.")
     filters = OrderFilters(
@@ -157,9 +173,9 @@ def order_filters(query: OrderFilterQuery, store: Store) -> OrderFilters:
         updated_from=updated_from,
         updated_before=updated_before,
         customer_id=customer_id,
-        external_id=_text(query.externalId),
-        platform_name=_text(query.platformName),
-        search=_text(query.search),
+        external_id=_text(query.externalId, "externalId", out),
+        platform_name=_text(query.platformName, "platformName", out),
+        search=_text(query.search, "search", out),
         sort=sort,
     )
     out.raise_if_any()
@@ -174,11 +190,14 @@ def history_filters(query: HistoryFeedQuery, store: Store) -> HistoryFilters:
         changed_from=changed_from,
         changed_before=changed_before,
         to_statuses=_statuses(query.status, "status", out),
-        actor=_text(query.actor),
+        actor=_text(query.actor, "actor", out),
     )
     out.raise_if_any()
     return filters
 
 
 def customer_search(query: CustomerListQuery) -> str | None:
-    return _text(query.search)
+    out = _Collector()
+    search = _text(query.search, "search", out)
+    out.raise_if_any()
+    return search

@@ -1,10 +1,11 @@
 """Catalogue endpoints under the SDK path (spec §3.3): get one product, sync up to 100."""
 
 from decimal import Decimal
+from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema
-from pydantic import field_validator
+from pydantic import AfterValidator, field_validator
 
 from orders import catalog, errors, selectors, serializers
 from orders.api.common import store_of
@@ -13,18 +14,28 @@ from orders.api.schemas import ProductEnvelope, ProductSyncEnvelope, documented,
 router = Router(tags=["products"])
 
 
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: refuse it as a field error rather than failing on insert.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
 class VariantSyncIn(Schema):
-    externalVariantId: str = Field(..., min_length=1, max_length=255)
-    sku: str | None = Field(None, max_length=100)
-    name: str | None = Field(None, max_length=255)
+    externalVariantId: Text = Field(..., min_length=1, max_length=255)
+    sku: Text | None = Field(None, max_length=100)
+    name: Text | None = Field(None, max_length=255)
     price: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2)
     inventoryQuantity: int = Field(0, ge=0, le=2_147_483_647)
     trackInventory: bool = False
 
 
 class ProductSyncItemIn(Schema):
-    externalProductId: str = Field(..., min_length=1, max_length=255)
-    name: str = Field(..., min_length=1, max_length=255)
+    externalProductId: Text = Field(..., min_length=1, max_length=255)
+    name: Text = Field(..., min_length=1, max_length=255)
     variants: list[VariantSyncIn] = Field(default_factory=list, max_length=250)
 
 

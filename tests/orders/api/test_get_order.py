@@ -145,7 +145,9 @@ def test_another_stores_order_is_404_without_data(api, other_store, ref_kind):
     assert foreign.customer_email not in response.content.decode()
 
 
-@pytest.mark.parametrize("ref", ["00000000-0000-0000-0000-000000000000", "no-such-order", "ORD-000001"])
+@pytest.mark.parametrize(
+    "ref", ["00000000-0000-0000-0000-000000000000", "no-such-order", "ORD-000001", "nul%00byte"]
+)
 def test_unknown_order_is_404(api, ref):
     # when
     response = api.get(url(ref))

@@ -258,6 +258,10 @@ def test_cursor_with_other_filters_is_refused(api, store):
         ({"customerId": "42"}, "customerId"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"cursor": "eyJ2IjoxfQ"}, "cursor"),
+        ({"dateFrom": "0001-01-01"}, "dateFrom"),
+        ({"dateTo": "9999-12-31"}, "dateTo"),
+        ({"search": "a\x00b"}, "search"),
+        ({"externalId": "\x00"}, "externalId"),
     ],
 )
 def test_bad_values_are_400_naming_the_field(api, params, field):

@@ -124,6 +124,7 @@ def test_exactly_100_products_sync(api):
         ({"price": 1.005}, "products[3].variants[0].price"),
         ({"externalVariantId": ""}, "products[3].variants[0].externalVariantId"),
         ({"inventoryQuantity": -2}, "products[3].variants[0].inventoryQuantity"),
+        ({"sku": "A\x00B"}, "products[3].variants[0].sku"),
     ],
 )
 def test_validation_errors_name_the_field_and_save_nothing(api, bad, field):
