@@ -201,15 +201,23 @@ def _key_to_json(value: Any) -> Any:
 
 
 def _key_from_json(column: str, value: Any) -> Any:
+    """A cursor's sort value back in its column's type. Raises ValueError for anything a cursor this
+    API made cannot contain (the fingerprint is not a secret, so a cursor may be forged)."""
     if column in {"created_at", "updated_at", "changed_at"}:
         parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            raise ValueError("naive datetime")
+        if parsed.tzinfo is None or not 1900 <= parsed.year <= 9000:
+            raise ValueError("not a timestamp of this API")
         return parsed
     if column == "total":
-        return Decimal(value)
-    if column in {"order_number"}:
-        return int(value)
+        amount = Decimal(value)
+        if not amount.is_finite() or abs(amount) >= Decimal("1e10"):
+            raise ValueError("not an amount of this API")
+        return amount
+    if column == "order_number":
+        number = int(value)
+        if not 0 <= number < 2**63:
+            raise ValueError("not an order number")
+        return number
     return value
 
 
@@ -248,7 +256,9 @@ def _page(
             raw_value, raw_id = pagination.decode_cursor(cursor, walk, key_length=2)
             value = _key_from_json(column, raw_value)
             last_id = uuid.UUID(raw_id) if column != "changed_at" else int(raw_id)
-        except (ValueError, TypeError, ArithmeticError):
+            if isinstance(last_id, int) and not 0 <= last_id < 2**63:
+                raise ValueError("not a row id")
+        except (ValueError, TypeError, AttributeError, ArithmeticError):
             raise pagination.invalid_cursor() from None
         qs = qs.filter(_after(column, descending, value, last_id))
     rows = list(qs.values(*fields_)[offset : offset + limit + 1])

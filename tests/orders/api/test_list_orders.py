@@ -323,3 +323,24 @@ def test_query_count_is_the_same_for_5_and_50_rows(api, store, django_assert_num
     assert len(fifty.json()["data"]["orders"]) == 50
     order_queries = [q["sql"] for q in five_queries.captured_queries if '"orders_order"' in q["sql"]]
     assert len(order_queries) == 2  # the capped count and the page, nothing per row
+
+
+@pytest.mark.parametrize(
+    ("sort", "key"),
+    [
+        ("-createdAt", ["0001-01-01T00:00:00+14:00", "00000000-0000-0000-0000-000000000000"]),
+        ("-createdAt", [{"a": 1}, 5]),
+        ("total", ["NaN", "00000000-0000-0000-0000-000000000000"]),
+        ("orderNumber", [10**30, "00000000-0000-0000-0000-000000000000"]),
+    ],
+)
+def test_forged_cursor_is_400_not_500(api, sort, key):
+    # given: a cursor with the right fingerprint (it is not a secret) but impossible values
+    from orders import pagination
+    from orders.selectors import OrderFilters
+
+    cursor = pagination.encode_cursor(key, OrderFilters(sort=sort).fingerprint())
+    # when
+    response = api.get(URL, {"sort": sort, "cursor": cursor})
+    # then
+    assert_validation_error(response, "cursor")
