@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 
 from dashboard.errors import api_errors_as_pages
@@ -89,7 +89,15 @@ def store_view(action: str) -> Callable:
         def wrapper(request: HttpRequest, store_slug: str, **kwargs) -> HttpResponse:
             access = store_access(request.user, store_slug)
             if not role_allows(access.role, action):
-                raise PermissionDenied(f"Your role in {access.store.name} does not allow this.")
+                # A rendered page, not PermissionDenied: a refused click is not worth a logged traceback.
+                return render(
+                    request,
+                    "403.html",
+                    {
+                        "message": f"Your role in {access.store.name} ({access.role.label}) does not allow this."
+                    },
+                    status=403,
+                )
             request.store_access = access  # type: ignore[attr-defined]  # for the base template
             with timezone.override(zoneinfo.ZoneInfo(access.store.timezone)):
                 return api_errors_as_pages(view)(request, access, **kwargs)
