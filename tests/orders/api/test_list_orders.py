@@ -131,8 +131,9 @@ def test_search_matches_number_external_id_email_and_name(api, store, term):
     customer = CustomerFactory(
         store=store, email="ada.lovelace@example.com", first_name="Ada", last_name="Lovelace"
     )
-    for _ in range(3):
-        make_order(store)
+    for letter in "abc":  # no digits in their email or name: "123" must match the number only
+        other = CustomerFactory(store=store, email=f"other-{letter}@example.com", first_name="Other")
+        make_order(store, customer=other)
     wanted = make_order(store, customer=customer, external_id="EXT-77")
     # when
     response = api.get(URL, {"search": term.format(n=wanted.order_number)})
