@@ -35,6 +35,14 @@
   document.body.addEventListener("htmx:afterSettle", function (event) {
     var target = document.getElementById(event.detail.target && event.detail.target.id);
     if (target) target.removeAttribute("aria-busy");
+    // Announce the outcome of a swap in the persistent live region (the swapped region is new DOM,
+    // which screen readers do not announce by itself).
+    var status = document.getElementById("results-status");
+    if (status && target) {
+      var count = target.querySelector("#result-count");
+      var alert = target.matches("[role=alert]") ? target : target.querySelector("[role=alert]");
+      status.textContent = alert ? alert.textContent.trim() : count ? count.textContent.trim() : "";
+    }
   });
 
   // Phones: fold the long date/status filters unless one of them is in use.

@@ -164,3 +164,21 @@ def test_incremental_sync_example_from_the_readme(client, store):
         cursor = page.next_cursor
     # then
     assert seen == ["ORD-000003", "ORD-000004", "ORD-000005"]
+
+
+def test_history_feed_and_customers(client, store):
+    # given
+    alice = CustomerFactory(store=store, email="alice@example.com", first_name="Alice", last_name="Liddell")
+    order = make_order(store, customer=alice, status="confirmed")
+    client.orders.update_status(str(order.id), "processing", note="Packing")
+    # when
+    feed = client.history.list(actor="Ann Staff")
+    customers = client.customers.list(search="alice")
+    one = client.customers.get(str(alice.id))
+    # then
+    assert [(e.order_number, e.to_status, e.actor.display) for e in feed.entries] == [
+        (order.display_number, "processing", "Ann Staff")
+    ]
+    assert [c.email for c in customers.customers] == ["alice@example.com"]
+    assert one is not None
+    assert one.full_name == "Alice Liddell"

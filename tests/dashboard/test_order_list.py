@@ -181,3 +181,15 @@ def test_user_text_is_escaped(viewer_client, store):
     html = viewer_client.get(LIST).content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_export_with_a_bad_filter_is_400_with_the_form_error(support_client, orders):
+    response = support_client.get("/stores/acme/orders/export.csv", {"created_from": "yesterday"})
+    assert response.status_code == 400
+    assert "Enter a valid date." in response.content.decode()
+
+
+def test_viewer_asking_for_export_gets_a_403_page(viewer_client, orders):
+    response = viewer_client.get("/stores/acme/orders/export.csv")
+    assert response.status_code == 403
+    assert "does not allow this" in response.content.decode()

@@ -99,6 +99,7 @@ def test_support_finds_and_opens_an_order(live_server, page, demo):
     page.wait_for_url(re.compile(r"status=shipped"))
     expect(page.locator("#orders-table a.order-link")).to_have_count(3)
     shipped = rows(page)
+    expect(page.locator("#results-status")).to_have_text("3 orders")  # announced to screen readers
     assert "ORD-000013" in shipped
 
     # back restores the previous table
