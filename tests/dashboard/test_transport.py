@@ -22,7 +22,7 @@ def stream_view(request):
 
 
 @csrf_exempt  # like the API's views: key-authenticated, no cookies
-def echo_view(request):
+def echo_view(request, name):
     return JsonResponse(
         {
             "method": request.method,
