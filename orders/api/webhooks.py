@@ -16,6 +16,7 @@ from ninja import Field, Path, Query, Router, Schema
 from orders import errors
 from orders.api.common import CamelSchema, iso, store_of
 from orders.api.schemas import documented, envelope, respond
+from orders.idempotency import idempotent
 from orders.models import WebhookDelivery, WebhookEndpoint
 from orders.outbox import EVENT_TYPES
 from orders.webhooks import endpoints as services
@@ -24,6 +25,13 @@ router = Router(tags=["webhooks"])
 sdk_router = Router(tags=["webhooks (SDK paths)"])
 
 EVENT_TYPES_HELP = "Non-empty subset of: " + ", ".join(f"`{t}`" for t in EVENT_TYPES) + "."
+# Responses that carry a secret are not stored for Idempotency-Key replays: that would keep the secret
+# in clear text for 24 h. A client unsure whether a create went through lists the endpoints.
+NO_REPLAY = (
+    "`Idempotency-Key` is not honoured here: the response holds the secret, which is never stored in "
+    "clear; list the endpoints to see whether a create went through. "
+)
+REPLAY_CODES = ("IDEMPOTENCY_KEY_IN_USE", "IDEMPOTENCY_KEY_REUSED")
 SIGNATURE_HELP = (
     "Every delivery is a POST with `Content-Type: application/json`, `User-Agent: VesuvioPay-Webhooks/1.0`, "
     "`X-Webhook-Event: <type>`, `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed "
@@ -217,12 +225,17 @@ def _sdk_view(func: Callable) -> Callable:
     return view
 
 
-def operation(method: str, path: str, *, operation_id: str, summary: str, **kwargs) -> Callable:
+def operation(
+    method: str, path: str, *, operation_id: str, summary: str, replayable: bool = False, **kwargs
+) -> Callable:
+    """Register the view on both routers; `replayable` honours `Idempotency-Key` (orders/idempotency)."""
+
     def register(func: Callable) -> Callable:
-        router.api_operation([method], path, operation_id=operation_id, summary=summary, **kwargs)(func)
+        view = idempotent(func) if replayable else func
+        router.api_operation([method], path, operation_id=operation_id, summary=summary, **kwargs)(view)
         sdk_router.api_operation(
             [method], path, operation_id=f"sdk_{operation_id}", summary=f"{summary} (SDK path)", **kwargs
-        )(_sdk_view(func))
+        )(_sdk_view(view))
         return func
 
     return register
@@ -248,7 +261,7 @@ def list_webhooks(request: HttpRequest) -> HttpResponse:
     "",
     operation_id="create_webhook",
     summary="Register a webhook endpoint",
-    description="At most 10 per store. The `secret` is in this response only. " + SIGNATURE_HELP,
+    description="At most 10 per store. The `secret` is in this response only. " + NO_REPLAY + SIGNATURE_HELP,
     **documented(201, WebhookWithSecretEnvelope, "VALIDATION_ERROR", "INVALID_REQUEST", "INVALID_EVENT_TYPE"),
 )
 def create_webhook(request: HttpRequest, payload: WebhookCreateIn) -> HttpResponse:
@@ -285,10 +298,17 @@ def get_webhook(request: HttpRequest, webhook_id: str) -> HttpResponse:
     "PUT",
     "/{webhook_id}",
     operation_id="update_webhook",
+    replayable=True,
     summary="Update a webhook endpoint (only the fields sent)",
     description="Setting `enabled` to false cancels its pending deliveries; true clears `disabledReason`.",
     **documented(
-        200, WebhookEnvelope, "VALIDATION_ERROR", "INVALID_REQUEST", "INVALID_EVENT_TYPE", "WEBHOOK_NOT_FOUND"
+        200,
+        WebhookEnvelope,
+        "VALIDATION_ERROR",
+        "INVALID_REQUEST",
+        "INVALID_EVENT_TYPE",
+        "WEBHOOK_NOT_FOUND",
+        *REPLAY_CODES,
     ),
 )
 def update_webhook(request: HttpRequest, webhook_id: str, payload: WebhookUpdateIn) -> HttpResponse:
@@ -320,12 +340,13 @@ def delete_webhook(request: HttpRequest, webhook_id: str) -> HttpResponse:
     "POST",
     "/{webhook_id}/test",
     operation_id="test_webhook",
+    replayable=True,
     summary="Send a signed webhook.test event now and report the receiver's answer",
     description=(
         "Synchronous: the answer says what the receiver returned (`success` is true for a 2xx). The "
         "send is recorded as a delivery of the endpoint and is not retried."
     ),
-    **documented(200, TestResultEnvelope, "WEBHOOK_NOT_FOUND"),
+    **documented(200, TestResultEnvelope, "WEBHOOK_NOT_FOUND", *REPLAY_CODES),
 )
 def test_webhook(request: HttpRequest, webhook_id: str) -> HttpResponse:
     endpoint = services.endpoint_get(store=store_of(request), endpoint_id=webhook_id)
@@ -349,6 +370,7 @@ def test_webhook(request: HttpRequest, webhook_id: str) -> HttpResponse:
     "/{webhook_id}/rotate-secret",
     operation_id="rotate_webhook_secret",
     summary="Replace the signing secret; the old one stops working at once",
+    description=NO_REPLAY.strip(),
     **documented(200, WebhookWithSecretEnvelope, "WEBHOOK_NOT_FOUND"),
 )
 def rotate_webhook_secret(request: HttpRequest, webhook_id: str) -> HttpResponse:
@@ -386,9 +408,10 @@ def list_webhook_deliveries(
     "POST",
     "/deliveries/{delivery_id}/retry",
     operation_id="retry_webhook_delivery",
+    replayable=True,
     summary="Send a delivery again, from the start of the retry schedule",
     description="The delivery becomes `pending`, due now, and is handed to the worker.",
-    **documented(200, DeliveryEnvelope, "VALIDATION_ERROR", "WEBHOOK_NOT_FOUND"),
+    **documented(200, DeliveryEnvelope, "VALIDATION_ERROR", "WEBHOOK_NOT_FOUND", *REPLAY_CODES),
 )
 def retry_webhook_delivery(request: HttpRequest, delivery_id: str) -> HttpResponse:
     delivery = services.delivery_get(store=store_of(request), delivery_id=delivery_id)

@@ -133,3 +133,35 @@ def test_retry_on_a_disabled_endpoint_asks_to_enable_it_first(api, store):
     # then
     assert response.status_code == 400
     assert "enable" in response.json()["message"]
+
+
+def test_a_retried_test_send_with_the_same_idempotency_key_is_replayed_not_resent(api, store, receiver):
+    # given
+    endpoint, _ = make_endpoint(store, receiver.url)
+    # when
+    first = api.post_json(f"{URL}/{endpoint.id}/test", HTTP_IDEMPOTENCY_KEY="test-1")
+    again = api.post_json(f"{URL}/{endpoint.id}/test", HTTP_IDEMPOTENCY_KEY="test-1")
+    # then
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len(receiver.hits) == 1
+
+
+def test_the_openapi_document_lists_both_path_families_and_the_rate_limits(api):
+    # when
+    document = api.get("/api/v1/openapi.json").json()
+    # then
+    paths = document["paths"]
+    for suffix in (
+        "",
+        "/{webhook_id}",
+        "/{webhook_id}/test",
+        "/{webhook_id}/rotate-secret",
+        "/{webhook_id}/deliveries",
+        "/deliveries/{delivery_id}/retry",
+    ):
+        assert f"/api/v1/webhooks{suffix}" in paths
+        assert f"/api/v1/sdk/stores/{{store_id}}/webhooks{suffix}" in paths
+    assert "403" in paths["/api/v1/sdk/stores/{store_id}/webhooks"]["get"]["responses"]
+    assert "404" in paths["/api/v1/webhooks/{webhook_id}"]["get"]["responses"]
+    assert "Burst" in document["info"]["description"]
