@@ -110,6 +110,11 @@ def _claim(delivery_id: str | UUID, *, include_disabled: bool, retry: bool) -> C
             # Only reachable when the worker died during the last attempt: nothing left to try.
             _finish(delivery, Status.FAILED, error=LOST_ATTEMPT_ERROR, now=now)
             return None
+        try:
+            secret = crypto.decrypt(endpoint.secret_encrypted)
+        except ValueError as exc:  # FIELD_ENCRYPTION_KEY changed: rotating the secret repairs it
+            _finish(delivery, Status.FAILED, error=f"{exc} Rotate the endpoint's secret.", now=now)
+            return None
         run_attempt = delivery.attempt_count + 1
         attempt = WebhookAttempt.objects.create(
             delivery=delivery,
@@ -128,7 +133,7 @@ def _claim(delivery_id: str | UUID, *, include_disabled: bool, retry: bool) -> C
             attempt_id=attempt.id,
             run_attempt=run_attempt,
             url=endpoint.url,
-            secret=crypto.decrypt(endpoint.secret_encrypted),
+            secret=secret,
             event_id=delivery.event_id,
             event_type=delivery.event.type,
             body=orjson.dumps(delivery.event.payload),

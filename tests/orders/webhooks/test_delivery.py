@@ -195,3 +195,18 @@ def test_only_subscribed_enabled_endpoints_get_a_delivery(store, other_store, re
     event = _event(store, "order.shipped")
     # then
     assert [d.endpoint_id for d in event.deliveries.all()] == [subscribed.id]
+
+
+def test_a_secret_that_cannot_be_decrypted_fails_the_delivery_with_a_hint(store, receiver, settings):
+    # given: the encryption key material changed after the endpoint was made
+    make_endpoint(store, receiver.url)
+    event = _event(store)
+    settings.FIELD_ENCRYPTION_KEY = "rotated-key-material-without-re-encrypting-0123456789"
+    # when
+    result = attempt_delivery(event.deliveries.get().id)
+    # then
+    row = event.deliveries.get()
+    assert result is None
+    assert row.status == Status.FAILED
+    assert "Rotate the endpoint's secret" in row.last_error
+    assert receiver.hits == []
