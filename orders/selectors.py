@@ -12,7 +12,6 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.conf import settings
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
@@ -181,106 +180,16 @@ def order_sorted_queryset(*, store: Store, filters: OrderFilters) -> QuerySet[Or
     )
 
 
-def _after(column: str, descending: bool, value: Any, last_id: Any) -> Q:
-    """Rows strictly after (value, last_id) in the walk's order.
-
-    Written as `col <= v AND (col < v OR id < last_id)` rather than a bare OR: the first conjunct is a
-    range the index can start from, so a page deep in the walk costs what the first page costs.
-    """
-    if descending:
-        return Q(**{f"{column}__lte": value}) & (Q(**{f"{column}__lt": value}) | Q(id__lt=last_id))
-    return Q(**{f"{column}__gte": value}) & (Q(**{f"{column}__gt": value}) | Q(id__gt=last_id))
-
-
-def _key_to_json(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()  # full microseconds: the walk must not lose ties
-    if isinstance(value, Decimal | uuid.UUID):
-        return str(value)
-    return value
-
-
-def _key_from_json(column: str, value: Any) -> Any:
-    """A cursor's sort value back in its column's type. Raises ValueError for anything a cursor this
-    API made cannot contain (the fingerprint is not a secret, so a cursor may be forged)."""
-    if column in {"created_at", "updated_at", "changed_at"}:
-        parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None or not 1900 <= parsed.year <= 9000:
-            raise ValueError("not a timestamp of this API")
-        return parsed
-    if column == "total":
-        amount = Decimal(value)
-        if not amount.is_finite() or abs(amount) >= Decimal("1e10"):
-            raise ValueError("not an amount of this API")
-        return amount
-    if column == "order_number":
-        number = int(value)
-        if not 0 <= number < 2**63:
-            raise ValueError("not an order number")
-        return number
-    return value
-
-
-@dataclass
-class Page:
-    rows: list[dict[str, Any]]
-    total: int
-    total_is_capped: bool
-    has_more: bool
-    next_cursor: str | None
-
-
-def _capped_count(qs: QuerySet) -> tuple[int, bool]:
-    """Exact count up to settings.API_COUNT_CAP: `COUNT(*)` over a `LIMIT cap+1` subquery, so counting
-    a huge result set stops early instead of costing a full scan."""
-    cap = settings.API_COUNT_CAP
-    count = qs.order_by().values("pk")[: cap + 1].count()
-    return min(count, cap), count > cap
-
-
-def _page(
-    qs: QuerySet,
-    *,
-    column: str,
-    descending: bool,
-    walk: str,
-    limit: int,
-    offset: int,
-    cursor: str | None,
-    fields_: tuple[str, ...],
-) -> Page:
-    """One page of `qs` (already ordered by column, id) as `.values(*fields_)` dicts. Two queries."""
-    total, capped = _capped_count(qs)
-    if cursor:
-        try:
-            raw_value, raw_id = pagination.decode_cursor(cursor, walk, key_length=2)
-            value = _key_from_json(column, raw_value)
-            last_id = uuid.UUID(raw_id) if column != "changed_at" else int(raw_id)
-            if isinstance(last_id, int) and not 0 <= last_id < 2**63:
-                raise ValueError("not a row id")
-        except (ValueError, TypeError, AttributeError, ArithmeticError):
-            raise pagination.invalid_cursor() from None
-        qs = qs.filter(_after(column, descending, value, last_id))
-    rows = list(qs.values(*fields_)[offset : offset + limit + 1])
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = None
-    if has_more:
-        last = rows[-1]
-        next_cursor = pagination.encode_cursor([_key_to_json(last[column]), _key_to_json(last["id"])], walk)
-    return Page(rows=rows, total=total, total_is_capped=capped, has_more=has_more, next_cursor=next_cursor)
-
-
 def order_list(
     *, store: Store, filters: OrderFilters, limit: int, offset: int = 0, cursor: str | None = None
-) -> Page:
+) -> pagination.Page:
     """A page of summary rows (`.values(*SUMMARY_FIELDS)`), the capped total and the next cursor.
 
     Always two queries, whatever the page size. With `cursor`, the walk continues after the cursor's
     row (and `offset` skips further rows from there). Raises ValidationFailed for a bad cursor.
     """
     sort = SORTS[filters.sort]
-    return _page(
+    return pagination.keyset_page(
         order_sorted_queryset(store=store, filters=filters),
         column=sort.column,
         descending=sort.descending,
@@ -386,7 +295,7 @@ class HistoryFilters:
 
 def history_feed(
     *, store: Store, filters: HistoryFilters, limit: int, offset: int = 0, cursor: str | None = None
-) -> Page:
+) -> pagination.Page:
     """The store's history entries, newest first, as `.values(*HISTORY_FEED_FIELDS)` rows. Two queries."""
     qs = HistoryEntry.objects.filter(store=store)
     if filters.changed_from:
@@ -397,7 +306,7 @@ def history_feed(
         qs = qs.filter(to_status__in=filters.to_statuses)
     if filters.actor:
         qs = qs.filter(actor_name__iexact=filters.actor)
-    return _page(
+    return pagination.keyset_page(
         qs.order_by("-changed_at", "-id"),
         column="changed_at",
         descending=True,
@@ -436,7 +345,7 @@ def customer_list(
         qs = qs.filter(
             Q(email__icontains=search) | Q(first_name__icontains=search) | Q(last_name__icontains=search)
         )
-    total, capped = _capped_count(qs)
+    total, capped = pagination.capped_count(qs)
     page: list[Customer] = list(
         qs.annotate(orders_count=_orders_count()).order_by("-created_at", "-id")[offset : offset + limit + 1]
     )
