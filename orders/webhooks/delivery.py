@@ -35,7 +35,7 @@ from django.utils import timezone
 from orders import crypto
 from orders.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from orders.webhooks.signing import signed_headers
-from orders.webhooks.targets import UnsafeTarget, check_url
+from orders.webhooks.targets import UnsafeTarget, check_url, pinned_request
 
 logger = logging.getLogger("orders.webhooks")
 
@@ -157,10 +157,27 @@ def make_client() -> httpx.Client:
     )
 
 
+def _post(url: str, address, *, body: bytes, headers: dict) -> tuple[int, str]:
+    """POST to `url` connecting to the checked `address`; (status, first 500 chars of the body)."""
+    target, host_header, extensions = pinned_request(url, address)
+    with (
+        make_client() as client,
+        client.stream(
+            "POST", target, content=body, headers=headers | host_header, extensions=extensions
+        ) as response,
+    ):
+        raw = b""
+        for chunk in response.iter_bytes():
+            raw += chunk
+            if len(raw) >= RESPONSE_READ_LIMIT:
+                break
+        return response.status_code, raw.decode("utf-8", errors="replace")[:RESPONSE_EXCERPT]
+
+
 def send(*, url: str, secret: str, event_id: str, event_type: str, body: bytes) -> SendResult:
     """POST the signed body once. Never raises for the receiver's behaviour; returns what happened."""
     try:
-        check_url(url)
+        addresses = list(dict.fromkeys(check_url(url)))
     except UnsafeTarget as exc:
         return SendResult(status_code=None, duration_ms=0, response_body="", error=f"Refused: {exc}")
     headers = signed_headers(
@@ -170,20 +187,21 @@ def send(*, url: str, secret: str, event_id: str, event_type: str, body: bytes) 
     status_code: int | None = None
     excerpt = ""
     error = ""
-    try:
-        with make_client() as client, client.stream("POST", url, content=body, headers=headers) as response:
-            status_code = response.status_code
-            raw = b""
-            for chunk in response.iter_bytes():
-                raw += chunk
-                if len(raw) >= RESPONSE_READ_LIMIT:
-                    break
-            excerpt = raw.decode("utf-8", errors="replace")[:RESPONSE_EXCERPT]
-    except httpx.TimeoutException:
-        error = f"Timed out after {settings.WEBHOOK_TIMEOUT_SECONDS} s."
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:RESPONSE_EXCERPT]
-    if status_code is not None and not 200 <= status_code < 300 and not error:
+    for index, address in enumerate(addresses):
+        try:
+            status_code, excerpt = _post(url, address, body=body, headers=headers)
+            error = ""
+            break
+        except httpx.ConnectError as exc:  # nothing was sent: the next checked address may answer
+            error = f"ConnectError: {exc}"[:RESPONSE_EXCERPT]
+            if index + 1 < len(addresses):
+                continue
+        except httpx.TimeoutException:
+            error = f"Timed out after {settings.WEBHOOK_TIMEOUT_SECONDS} s."
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:RESPONSE_EXCERPT]
+        break
+    if status_code is not None and not 200 <= status_code < 300:
         error = f"The receiver answered HTTP {status_code}."
     duration_ms = int((time.monotonic() - started) * 1000)
     return SendResult(status_code=status_code, duration_ms=duration_ms, response_body=excerpt, error=error)

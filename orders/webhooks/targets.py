@@ -6,15 +6,15 @@ link-local (169.254.169.254, the cloud metadata service), loopback, reserved, mu
 unspecified ranges are refused. With settings.WEBHOOKS_ALLOW_LOOPBACK (development and tests) loopback
 addresses, and plain http to them, are allowed; nothing else is.
 
-Known limit: the address is checked, then httpx resolves the name again to connect. A hostile DNS server
-could answer differently the second time (rebinding); pinning the checked address would need a custom
-transport and is left for a later change. Redirects are never followed, so a 3xx cannot bounce a send
-to an internal address.
+The send connects to the address that was checked (`pinned_request`), with the original name in the
+Host header and as the TLS server name, so a DNS answer that changes between check and connect
+(rebinding) cannot redirect it. Redirects are never followed, so a 3xx cannot bounce a send to an
+internal address.
 """
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
@@ -40,8 +40,9 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
     return addresses
 
 
-def check_url(url: str) -> None:
-    """Raise UnsafeTarget unless `url` is a webhook target this deployment may call."""
+def check_url(url: str) -> list[IPAddress]:
+    """The addresses `url` resolves to; raises UnsafeTarget unless it is a target this deployment may
+    call."""
     allow_loopback = bool(settings.WEBHOOKS_ALLOW_LOOPBACK)
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeTarget(f"The URL is longer than {MAX_URL_LENGTH} characters.")
@@ -68,3 +69,13 @@ def check_url(url: str) -> None:
                 f"The host {parts.hostname} resolves to {address}, a private, loopback, link-local or "
                 "reserved address; use a public address."
             )
+    return addresses
+
+
+def pinned_request(url: str, address: IPAddress) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(URL with the host replaced by the checked address, extra headers, httpx request extensions)."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if address.version == 6 else str(address)
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    extensions = {"sni_hostname": parts.hostname or ""} if parts.scheme == "https" else {}
+    return urlunsplit(parts._replace(netloc=netloc)), {"Host": parts.netloc}, extensions

@@ -210,3 +210,66 @@ def test_a_secret_that_cannot_be_decrypted_fails_the_delivery_with_a_hint(store,
     assert row.status == Status.FAILED
     assert "Rotate the endpoint's secret" in row.last_error
     assert receiver.hits == []
+
+
+def test_the_send_connects_to_the_checked_address_and_keeps_the_host_name(store, receiver, monkeypatch):
+    # given: a name that resolves to loopback when checked (and nowhere else)
+    import socket
+
+    real = socket.getaddrinfo
+    port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+
+    def fake(host, *args, **kwargs):
+        if host == "receiver.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    make_endpoint(store, f"http://receiver.test:{port}/hook")
+    event = _event(store)
+    # when
+    result = attempt_delivery(event.deliveries.get().id)
+    # then
+    assert result.status_code == 200
+    assert receiver.hits[0].headers["host"] == f"receiver.test:{port}"
+
+
+def test_pinned_https_requests_keep_the_name_for_tls():
+    # given
+    import ipaddress
+
+    from orders.webhooks.targets import pinned_request
+
+    # when
+    url, headers, extensions = pinned_request(
+        "https://hooks.shop.example:8443/in?x=1", ipaddress.ip_address("2001:db8::5")
+    )
+    # then
+    assert url == "https://[2001:db8::5]:8443/in?x=1"
+    assert headers == {"Host": "hooks.shop.example:8443"}
+    assert extensions == {"sni_hostname": "hooks.shop.example"}
+
+
+def test_https_sends_pinned_to_the_checked_address_verify_the_certificate_for_the_name(
+    store, tls_receiver, monkeypatch
+):
+    # given: receiver.test resolves to loopback (allowed in tests) and serves a certificate for its name
+    import socket
+
+    port, client_context, hosts = tls_receiver
+    real = socket.getaddrinfo
+
+    def fake(host, *args, **kwargs):
+        if host == "receiver.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    monkeypatch.setattr(delivery, "_ssl_context", lambda: client_context)
+    make_endpoint(store, f"https://receiver.test:{port}/hook")
+    event = _event(store)
+    # when
+    result = attempt_delivery(event.deliveries.get().id)
+    # then: TLS verified the name although the connection went to 127.0.0.1
+    assert result.status_code == 200, result.error
+    assert hosts == [f"receiver.test:{port}"]
