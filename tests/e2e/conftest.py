@@ -1,13 +1,8 @@
 """Browser tests: Playwright (Python) driving Debian's Chromium against pytest-django's live server."""
 
-import os
 from pathlib import Path
 
 import pytest
-
-# The live server runs in a thread while Playwright's sync API keeps an event loop in the test thread;
-# Django would otherwise refuse ORM calls from it ("SynchronousOnlyOperation").
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,8 +24,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture(scope="module", autouse=True)
+def allow_orm_next_to_playwright():
+    """Playwright's sync API keeps an event loop in the test thread, so Django would refuse the tests'
+    ORM calls ("SynchronousOnlyOperation"). Allowed only while browser tests run: set process-wide, it
+    would leak into other tests (and `check --deploy` rightly refuses it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="module")
+def browser(allow_orm_next_to_playwright):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
