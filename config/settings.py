@@ -212,6 +212,8 @@ if PRODUCTION:
 # The Orders API.
 API_PAGE_SIZE_MAX = 50
 API_COUNT_CAP = int(os.environ.get("API_COUNT_CAP", "10000"))
+# The payment gateway that carries out refunds (orders/payments.py); the default records and succeeds.
+PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "orders.payments.RecordingGateway")
 # Webhook targets on loopback over plain http are for development and tests only.
 WEBHOOKS_ALLOW_LOOPBACK = env_bool("WEBHOOKS_ALLOW_LOOPBACK", not PRODUCTION)
 # Embedded dashboard: empty means the dashboard talks to this project's own API in-process.

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 API_PREFIX = "/api/"
+# A JSON `\u0000` escape: an odd number of backslashes before `u0000` (an even number is a literal backslash).
+_JSON_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def error_response(status: int, error_code: str, message: str, **extra) -> HttpResponse:
@@ -66,6 +68,13 @@ class ApiErrorEnvelopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIX) and _carries_nul(request):
+            # PostgreSQL text cannot hold NUL; refuse it here once instead of a 500 deep in a query.
+            return error_response(
+                400,
+                "VALIDATION_ERROR",
+                "NUL characters (\\u0000) are not allowed in paths, queries or bodies.",
+            )
         response = self.get_response(request)
         if not request.path.startswith(API_PREFIX):
             return response
@@ -84,6 +93,13 @@ class ApiErrorEnvelopeMiddleware:
         if response.status_code == 404:
             return error_response(404, "NOT_FOUND", f"No API route matches {request.path}.")
         return response
+
+
+def _carries_nul(request: HttpRequest) -> bool:
+    if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+        return True
+    content_type = request.META.get("CONTENT_TYPE", "")
+    return content_type.startswith("application/json") and _JSON_NUL_ESCAPE.search(request.body) is not None
 
 
 def api_route_not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:

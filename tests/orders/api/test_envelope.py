@@ -26,3 +26,25 @@ def test_openapi_document_is_served(api):
     response = api.get("/api/v1/openapi.json")
     assert response.status_code == 200
     assert response.json()["info"]["title"] == "Orders API"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/orders?search=a%00b", None),
+        ("/api/v1/orders/abc%00", None),
+        ("/api/v1/orders", {"externalOrderId": "x\u0000y"}),
+    ],
+)
+def test_nul_characters_are_a_validation_error_not_a_500(api, path, body):
+    response = api.get(path) if body is None else api.post_json(path, body)
+    assert response.status_code == 400
+    assert response.json()["errorCode"] == "VALIDATION_ERROR"
+
+
+def test_an_escaped_backslash_before_u0000_is_ordinary_text(api):
+    # "\\u0000" in JSON is a backslash followed by the letters u0000, not a NUL: the request goes through.
+    response = api.post(
+        "/api/v1/sdk/products/sync", '{"products": [], "x": "\\\\u0000"}', content_type="application/json"
+    )
+    assert response.status_code == 200
