@@ -414,11 +414,12 @@ class _Orders(_Namespace):
     def update_metadata(
         self, order_id: str, metadata: Mapping[str, Any], *, idempotency_key: str | None = None
     ) -> Order:
+        """Merge `metadata` into the order's; a key set to None is removed (spec §3.10)."""
         return Order.from_api(
             self._c.write(
                 "PATCH",
                 f"/orders/{_segment(order_id)}/metadata",
-                dict(metadata),
+                {"metadata": dict(metadata)},
                 idempotency_key=idempotency_key,
             )
         )
@@ -479,8 +480,12 @@ class _Webhooks(_Namespace):
     def delete(self, webhook_id: str) -> None:
         self._c.write("DELETE", f"/webhooks/{_segment(webhook_id)}")
 
-    def test(self, webhook_id: str) -> dict[str, Any]:
-        return self._c.write("POST", f"/webhooks/{_segment(webhook_id)}/test", {})
+    def test(self, webhook_id: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Send a signed `webhook.test` now; the receiver's answer (success, statusCode, durationMs,
+        error, responseBody). With `idempotency_key` a repeat replays the first answer."""
+        return self._c.write(
+            "POST", f"/webhooks/{_segment(webhook_id)}/test", {}, idempotency_key=idempotency_key
+        )
 
     def rotate_secret(self, webhook_id: str, *, idempotency_key: str | None = None) -> WebhookEndpoint:
         return WebhookEndpoint.from_api(

@@ -1,0 +1,330 @@
+"""Forms of the order action dialogs (spec/dashboard.md §2 "Actions"): status update, cancel, refund,
+link to platform, edit metadata.
+
+The forms parse what a person typed; the business rules (which moves are allowed, how much may be
+refunded, metadata limits, unique external IDs) live in the Orders API, and its refusals come back onto
+the form with `add_api_error`: at the field the API names (or the field its error code is about), else
+at the top. Each form carries an Idempotency-Key minted when the form is rendered, so submitting the
+same rendered form twice acts once (the API replays the first answer).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any, ClassVar, cast
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+
+from dashboard.api_types import Order
+from dashboard.client import ApiError
+from dashboard.errors import failure_for
+from dashboard.filters import STATUSES
+
+# The status dialog never offers `cancelled`: cancelling goes through the cancel dialog, which needs
+# the admin role (a support member must not cancel by way of a status update).
+NOT_A_STATUS_UPDATE = frozenset({"cancelled"})
+STATUS_UPDATE_TARGETS = frozenset(value for value, _ in STATUSES) - NOT_A_STATUS_UPDATE
+# Blank key/value rows offered for new metadata.
+NEW_METADATA_ROWS = 3
+# More rows than the API's 50 keys plus the blank ones is a forged form, refused before any work.
+MAX_ROWS = 60
+# The metadata keys a status update writes for fulfilment (the seed's SDK uses these names).
+TRACKING_NUMBER_KEY = "trackingNumber"
+CARRIER_KEY = "carrier"
+
+
+def new_idempotency_key() -> str:
+    return str(uuid.uuid4())
+
+
+def metadata_text(value: Any) -> str:
+    """A metadata value as staff read and edit it: JSON spelling for booleans and null."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+def _label(status: str) -> str:
+    return status.replace("_", " ").capitalize()
+
+
+def money_text(amount: Any, currency: str) -> str:
+    return f"{amount:,.2f} {currency}"
+
+
+class StatusChoiceField(forms.ChoiceField):
+    """Offers the order's allowed moves but accepts any status a status update may name: whether the move
+    is allowed is the API's decision. Checking it here against the order as it is now would refuse the
+    second send of a double submit (the order has moved already) instead of letting the API replay the
+    first answer."""
+
+    def valid_value(self, value: Any) -> bool:
+        return value in STATUS_UPDATE_TARGETS
+
+
+class ActionForm(forms.Form):
+    """Base of every action form: the Idempotency-Key field and the mapping of API refusals."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)
+
+    # API field name (camelCase, as in the API's `errors[].field`) → form field.
+    api_fields: ClassVar[Mapping[str, str]] = {}
+    # API error code without a field (e.g. INVALID_REFUND_AMOUNT) → the form field it is about.
+    api_codes: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+        self.order = order
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", new_idempotency_key())
+        self.rows: BaseMetadataRowFormSet | None = None
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        return (self.rows.is_valid() if self.rows is not None else True) and valid
+
+    def renew_idempotency_key(self) -> None:
+        """Use a fresh key for the next submit. Called after the API answered a refusal: that answer is
+        stored under the old key, so a corrected form with the old key would be refused as a reuse."""
+        data = self.data.copy() if isinstance(self.data, QueryDict) else dict(self.data)
+        data["idempotency_key"] = new_idempotency_key()
+        self.data = data
+
+    def add_api_error(self, exc: ApiError) -> None:
+        """Show an API refusal where the person can act on it."""
+        placed = False
+        for error in exc.field_errors:
+            if self._place_field_error(error.field, error.message):
+                placed = True
+            else:
+                self.add_error(None, error.message)
+                placed = True
+        if exc.error_code == "IDEMPOTENCY_KEY_REUSED":
+            self.add_error(
+                None,
+                "This form was already sent with other values. Check the order and send it again.",
+            )
+            return
+        if placed:
+            return
+        message = failure_for(exc).message
+        self.add_error(self.api_codes.get(exc.error_code), message)
+
+    def _place_field_error(self, api_field: str, message: str) -> bool:
+        name = self.api_fields.get(api_field)
+        if name is not None:
+            self.add_error(name, message)
+            return True
+        if self.rows is not None and api_field.startswith("metadata."):
+            return self.rows.add_key_error(api_field.removeprefix("metadata."), message)
+        return False
+
+
+class MetadataRowForm(forms.Form):
+    """One key/value row. `original_key`/`original_value` (hidden) say what the row showed, so only
+    real changes are sent: an unchanged number or boolean keeps its type."""
+
+    original_key = forms.CharField(widget=forms.HiddenInput, required=False)
+    original_value = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
+    key = forms.CharField(label="Key", required=False)
+    value = forms.CharField(label="Value", required=False, strip=False)
+    remove = forms.BooleanField(label="Remove", required=False)
+
+    def mark_row_error(self) -> None:
+        error_id = f"{self.prefix}-error"
+        for name in ("key", "value"):
+            self.fields[name].widget.attrs.update({"aria-invalid": "true", "aria-describedby": error_id})
+
+
+class BaseMetadataRowFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        seen: set[str] = set()
+        for row in self.forms:
+            key = (row.cleaned_data.get("key") or "").strip()
+            removed = row.cleaned_data.get("remove")
+            if not key:
+                if row.cleaned_data.get("value") and not removed:
+                    row.add_error("key", "Give a key for this value.")
+                continue
+            if removed:
+                continue
+            if key in seen:
+                row.add_error("key", f"The key “{key}” appears twice.")
+            seen.add(key)
+        if any(self.errors):
+            raise ValidationError("Some metadata rows need fixing.")
+
+    def patch(self) -> dict[str, Any]:
+        """The metadata patch of the API (spec §3.10): changed keys with their text, removed keys null."""
+        patch: dict[str, Any] = {}
+        for row in self.forms:
+            data = row.cleaned_data
+            key = (data.get("key") or "").strip()
+            original = data.get("original_key") or ""
+            value = data.get("value") or ""
+            if not original:
+                if key:
+                    patch[key] = value
+                continue
+            if data.get("remove") or not key:
+                patch.setdefault(original, None)
+            elif key != original:
+                patch.setdefault(original, None)
+                patch[key] = value
+            elif value != (data.get("original_value") or ""):
+                patch[key] = value
+        return patch
+
+    def add_key_error(self, key: str, message: str) -> bool:
+        """Put the API's error about metadata key `key` on the row that holds it."""
+        for row in self.forms:
+            cleaned = getattr(row, "cleaned_data", {}) or {}
+            if (cleaned.get("key") or "").strip() == key or (
+                cleaned.get("remove") and cleaned.get("original_key") == key
+            ):
+                row.add_error(None, message)
+                row.mark_row_error()
+                return True
+        return False
+
+
+def metadata_rows(
+    data: Any, *, existing: Mapping[str, Any] | None = None, extra: int
+) -> BaseMetadataRowFormSet:
+    """The rows of `existing` metadata (editable, removable) and `extra` blank rows for new keys."""
+    initial = [
+        {"original_key": k, "key": k, "original_value": metadata_text(v), "value": metadata_text(v)}
+        for k, v in (existing or {}).items()
+    ]
+    formset_class = forms.formset_factory(
+        MetadataRowForm, formset=BaseMetadataRowFormSet, extra=extra, max_num=MAX_ROWS, validate_max=True
+    )
+    return cast(BaseMetadataRowFormSet, formset_class(data, initial=initial, prefix="meta"))
+
+
+class StatusUpdateForm(ActionForm):
+    status = StatusChoiceField(label="New status")
+    tracking_number = forms.CharField(label="Tracking number", required=False)
+    carrier = forms.CharField(label="Carrier", required=False)
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in the history.",
+    )
+
+    api_fields: ClassVar[Mapping[str, str]] = {
+        "status": "status",
+        "note": "note",
+        f"metadata.{TRACKING_NUMBER_KEY}": "tracking_number",
+        f"metadata.{CARRIER_KEY}": "carrier",
+    }
+    api_codes: ClassVar[Mapping[str, str]] = {
+        "INVALID_STATUS_TRANSITION": "status",
+        "INVALID_STATUS": "status",
+    }
+
+    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+        super().__init__(*args, order=order, **kwargs)
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
+            (s, _label(s)) for s in order.allowed_transitions if s not in NOT_A_STATUS_UPDATE
+        ]
+        self.rows = self.extra_metadata = metadata_rows(self.data if self.is_bound else None, extra=2)
+
+    def metadata(self) -> dict[str, Any] | None:
+        patch = self.extra_metadata.patch()
+        if tracking := self.cleaned_data.get("tracking_number"):
+            patch[TRACKING_NUMBER_KEY] = tracking
+        if carrier := self.cleaned_data.get("carrier"):
+            patch[CARRIER_KEY] = carrier
+        return patch or None
+
+
+class CancelForm(ActionForm):
+    reason = forms.CharField(
+        label="Reason", widget=forms.Textarea(attrs={"rows": 2}), help_text="Required; kept in the history."
+    )
+    refund_amount = forms.DecimalField(
+        label="Refund now (optional)", required=False, max_digits=12, decimal_places=2
+    )
+    notify_customer = forms.BooleanField(
+        label="Email the customer that the order is cancelled", required=False
+    )
+
+    api_fields: ClassVar[Mapping[str, str]] = {
+        "reason": "reason",
+        "refundAmount": "refund_amount",
+        "notifyCustomer": "notify_customer",
+    }
+    api_codes: ClassVar[Mapping[str, str]] = {"INVALID_REFUND_AMOUNT": "refund_amount"}
+
+    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+        super().__init__(*args, order=order, **kwargs)
+        self.fields["refund_amount"].help_text = (
+            f"Up to {money_text(order.refundable_amount, order.currency)} can be refunded."
+            if order.refundable_amount > 0
+            else "Nothing has been paid, so nothing can be refunded."
+        )
+        self.fields["refund_amount"].widget.attrs.update(
+            {"min": "0.01", "step": "0.01", "inputmode": "decimal"}
+        )
+
+
+class RefundForm(ActionForm):
+    amount = forms.DecimalField(label="Amount", max_digits=12, decimal_places=2)
+    reason = forms.CharField(label="Reason", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notify_customer = forms.BooleanField(label="Email the customer about the refund", required=False)
+
+    api_fields: ClassVar[Mapping[str, str]] = {
+        "amount": "amount",
+        "reason": "reason",
+        "notifyCustomer": "notify_customer",
+    }
+    api_codes: ClassVar[Mapping[str, str]] = {"INVALID_REFUND_AMOUNT": "amount"}
+
+    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+        super().__init__(*args, order=order, **kwargs)
+        self.fields[
+            "amount"
+        ].help_text = f"Up to {money_text(order.refundable_amount, order.currency)} can be refunded."
+        self.fields["amount"].widget.attrs.update({"min": "0.01", "step": "0.01", "inputmode": "decimal"})
+        self.fields["amount"].label = f"Amount ({order.currency})"
+
+
+class LinkForm(ActionForm):
+    external_order_id = forms.CharField(
+        label="External order ID", help_text="The order's ID on the platform."
+    )
+    platform_name = forms.CharField(label="Platform", help_text="For example Shopify or WooCommerce.")
+
+    api_fields: ClassVar[Mapping[str, str]] = {
+        "externalOrderId": "external_order_id",
+        "platformName": "platform_name",
+    }
+    api_codes: ClassVar[Mapping[str, str]] = {"EXTERNAL_ID_EXISTS": "external_order_id"}
+
+
+class MetadataForm(ActionForm):
+    """The order's metadata as editable rows plus blank rows for new keys."""
+
+    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+        super().__init__(*args, order=order, **kwargs)
+        self.rows = self.metadata_rows = metadata_rows(
+            self.data if self.is_bound else None, existing=order.metadata, extra=NEW_METADATA_ROWS
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.metadata_rows.is_valid() and not self.metadata_rows.patch():
+            raise ValidationError("Nothing changed: edit a value, remove a row or add a key.")
+        return cleaned
+
+    def metadata(self) -> dict[str, Any]:
+        return self.metadata_rows.patch()
