@@ -38,7 +38,8 @@ from orders.demo.generate import (
     pick_statuses,
     timestamp_text,
 )
-from orders.demo.writer import Table, bulk_load, write_rows
+from orders.demo.parallel import rendered_batches
+from orders.demo.writer import Table, bulk_load, copy_data, write_rows
 from orders.models import ApiKey, Customer, HistoryEntry, LineItem, Order, Product, Refund, Store, Variant
 
 DEMO_KEY_NAME = "Demo key"
@@ -77,10 +78,13 @@ def seed(
     now: datetime | None = None,
     progress: bool = False,
     batch_size: int = BATCH_SIZE,
+    random_seed: int | None = None,
 ) -> list[SeededStore]:
     now = now or timezone.now()
     results = [
-        seed_store(spec, orders=orders, now=now, progress=progress, batch_size=batch_size)
+        seed_store(
+            spec, orders=orders, now=now, progress=progress, batch_size=batch_size, random_seed=random_seed
+        )
         for spec in demo_store_specs(stores)
     ]
     if connection.vendor == "postgresql" and sum(r.orders_created for r in results) >= 10_000:
@@ -92,8 +96,16 @@ def seed(
 
 
 def seed_store(
-    spec: DemoStore, *, orders: int, now: datetime, progress: bool = False, batch_size: int = BATCH_SIZE
+    spec: DemoStore,
+    *,
+    orders: int,
+    now: datetime,
+    progress: bool = False,
+    batch_size: int = BATCH_SIZE,
+    random_seed: int | None = None,
 ) -> SeededStore:
+    """Create the store if needed and top its orders up to `orders`. A `random_seed` makes the data
+    reproducible (per store and per top-up, so ids never repeat within a database)."""
     rng = random.Random()  # noqa: S311 - demo data, not secrets
     with transaction.atomic():
         store = Store.objects.filter(name=spec.name).order_by("created_at").first()
@@ -104,6 +116,8 @@ def seed_store(
             plaintext = api_key_create(store=store, name=DEMO_KEY_NAME).plaintext
         existing = Order.objects.filter(store=store).count()
         missing = max(orders - existing, 0)
+        if random_seed is not None:
+            rng.seed(f"{random_seed}:{spec.name}:{existing}")
         if missing and not Product.objects.filter(store=store).exists():
             _create_catalogue(store, spec, rng, now.timestamp())
         if missing and not Customer.objects.filter(store=store).exists():
@@ -253,31 +267,41 @@ def _create_orders(
         (Table(HistoryEntry, HISTORY_COLUMNS), "history"),
         (Table(Refund, REFUND_COLUMNS), "refunds"),
     )
-    bulk = connection.vendor == "postgresql" and count >= BULK_LOAD_MIN_ORDERS
-    bar = tqdm(total=count, desc=ctx.spec.name, unit="order", disable=not progress, mininterval=0.5)
-
-    def write_batch(lo: int, hi: int) -> None:
-        store = Store.objects.select_for_update().get(pk=ctx.store_id)
-        batch = build_batch(
-            ctx, rng, first_number=store.last_order_number + 1, created=created[lo:hi],
-            statuses=statuses[lo:hi], now=now,
-        )  # fmt: skip
-        for table, name in tables:
-            write_rows(table, getattr(batch, name))
-        Store.objects.filter(pk=store.pk).update(last_order_number=store.last_order_number + (hi - lo))
-        bar.update(hi - lo)
-
+    bar = _Progress(total=count, desc=ctx.spec.name, unit="order", disable=not progress, mininterval=0.5)
     with bar:
-        if bulk:
+        if connection.vendor == "postgresql" and count >= BULK_LOAD_MIN_ORDERS:
             # One transaction: all or nothing, and the indexes are rebuilt once instead of updated per row.
             with transaction.atomic(), bulk_load([table for table, _ in tables], progress=bar):
-                for lo, hi in _batches(count, batch_size):
-                    write_batch(lo, hi)
-        else:
-            # A transaction per batch: an interrupted run keeps what it wrote and the next run continues.
-            for lo, hi in _batches(count, batch_size):
-                with transaction.atomic():
-                    write_batch(lo, hi)
+                store = Store.objects.select_for_update().get(pk=ctx.store_id)
+                batches = rendered_batches(
+                    ctx=ctx, rng=rng, first_number=store.last_order_number + 1, created=created,
+                    statuses=statuses, now=now, tables=tables, batch_size=batch_size,
+                )  # fmt: skip
+                for done, texts in batches:
+                    for (table, _), text in zip(tables, texts, strict=True):
+                        copy_data(table, text)
+                    bar.update(done)
+                Store.objects.filter(pk=store.pk).update(last_order_number=store.last_order_number + count)
+            return
+        # A transaction per batch: an interrupted run keeps what it wrote and the next run continues.
+        for lo, hi in _batches(count, batch_size):
+            with transaction.atomic():
+                store = Store.objects.select_for_update().get(pk=ctx.store_id)
+                batch = build_batch(
+                    ctx, rng, first_number=store.last_order_number + 1, created=created[lo:hi],
+                    statuses=statuses[lo:hi], now=now,
+                )  # fmt: skip
+                for table, name in tables:
+                    write_rows(table, getattr(batch, name))
+                Store.objects.filter(pk=store.pk).update(
+                    last_order_number=store.last_order_number + (hi - lo)
+                )
+            bar.update(hi - lo)
+
+
+class _Progress(tqdm):
+    # No monitor thread: the bulk load forks workers, and forking a multi-threaded process is unsafe.
+    monitor_interval = 0
 
 
 def _batches(count: int, size: int) -> Iterator[tuple[int, int]]:

@@ -38,7 +38,8 @@ class Table:
 
     def target(self) -> str:
         quote = connection.ops.quote_name
-        return f"{quote(self.db_table)} ({', '.join(quote(f.column) for f in self.all_fields)})"
+        columns = ", ".join(quote(f.column or f.attname) for f in self.all_fields)  # concrete: column is set
+        return f"{quote(self.db_table)} ({columns})"
 
 
 def write_rows(table: Table, rows: Sequence[tuple]) -> None:
@@ -63,6 +64,13 @@ def _default_text(field: models.Field) -> str:
 
 
 def _copy(table: Table, rows: Sequence[tuple]) -> None:
+    copy_data(table, copy_text(table, rows))
+
+
+def copy_text(table: Table, rows: Sequence[tuple]) -> str:
+    """The rows in PostgreSQL's COPY text format, default columns appended."""
+    if not rows:
+        return ""
     tabs = len(table.fields) - 1
     lines = ["\t".join([NULL if v is None else v for v in row]) for row in rows]
     # Generated text never needs escaping, so the batch is checked as a whole (C-speed counts): each NULL
@@ -79,7 +87,13 @@ def _copy(table: Table, rows: Sequence[tuple]) -> None:
     ):
         lines = ["\t".join([NULL if v is None else v.translate(COPY_ESCAPES) for v in row]) for row in rows]
     tail = "".join("\t" + _default_text(f) for f in table.default_fields) + "\n"
-    data = tail.join(lines) + tail
+    return tail.join(lines) + tail
+
+
+def copy_data(table: Table, data: str) -> None:
+    """COPY text (from copy_text) into the table, in the current transaction."""
+    if not data:
+        return
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table.target()} FROM STDIN") as copy:  # type: ignore[attr-defined]
         copy.write(data)
 
@@ -136,7 +150,7 @@ def bulk_load(tables: Sequence[Table], progress=None) -> Iterator[None]:
     if progress is not None:
         progress.set_postfix_str(f"rebuilding {len(indexes)} indexes and {len(foreign_keys)} foreign keys")
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
         for _, definition in indexes:
             cursor.execute(definition)
         for table, name, definition in foreign_keys:

@@ -32,6 +32,7 @@ class Command(BaseCommand):
             type=Path,
             help="Merge the new stores' demo API keys into this JSON file (e.g. var/demo-credentials.json).",
         )
+        parser.add_argument("--seed", type=int, help="Random seed, for reproducible data (default: random).")
         parser.add_argument(
             "--batch-size", type=_positive, default=demo.BATCH_SIZE, help="Orders per transaction."
         )
@@ -47,6 +48,7 @@ class Command(BaseCommand):
             stores=options["stores"],
             progress=options["verbosity"] > 0,
             batch_size=options["batch_size"],
+            random_seed=options["seed"],
         )
         for result in results:
             store = result.store
