@@ -63,3 +63,59 @@
     target.prepend(box);
   });
 })();
+
+// Order action dialogs (templates/dashboard/orders/actions/). A link with aria-haspopup="dialog" loads the
+// action's form into <dialog id="action-dialog"> (hx-get + hx-target); this opens it modally, moves focus
+// to the first field (or the first error), and on close — Escape, a Close control, or the server's
+// `action-succeeded` event after a successful submit — empties it and returns focus to the opener.
+(function () {
+  "use strict";
+  if (!window.htmx) return;
+  var openerId = null;
+
+  function focusInto(dialog) {
+    var target = dialog.querySelector('[aria-invalid="true"]');
+    if (!target && dialog.querySelector(".form-errors .alert")) target = dialog.querySelector(".form-errors");
+    if (!target) target = dialog.querySelector(".action-form input:not([type=hidden]), .action-form select, .action-form textarea");
+    if (!target) target = dialog.querySelector("[data-close-dialog]");
+    if (target) target.focus();
+  }
+
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.getAttribute && elt.getAttribute("aria-haspopup") === "dialog") openerId = elt.id || null;
+  });
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var dialog = event.detail.target;
+    if (!dialog || dialog.tagName !== "DIALOG") return;
+    // The confirmation after a success has neither: the `action-succeeded` event closes the dialog.
+    if (!dialog.querySelector(".action-form, [data-close-dialog]")) return;
+    if (!dialog.open) dialog.showModal();
+    focusInto(dialog);
+  });
+
+  document.body.addEventListener("click", function (event) {
+    var closer = event.target.closest && event.target.closest("[data-close-dialog]");
+    var dialog = closer && closer.closest("dialog");
+    if (!dialog) return; // on the action's own page (no JavaScript path) it is a real link back
+    event.preventDefault();
+    dialog.close();
+  });
+
+  document.body.addEventListener("action-succeeded", function () {
+    var dialog = document.getElementById("action-dialog");
+    if (dialog && dialog.open) dialog.close();
+  });
+
+  // `close` does not bubble: listen in the capture phase.
+  document.addEventListener("close", function (event) {
+    var dialog = event.target;
+    if (!dialog || dialog.id !== "action-dialog") return;
+    dialog.replaceChildren(); // reopening always loads a fresh form, with a fresh Idempotency-Key
+    // The opener may have been replaced by the refreshed actions (or be gone: "Mark shipped" after shipping).
+    var opener = openerId && document.getElementById(openerId);
+    if (!opener) opener = document.querySelector("#order-actions a, #order-actions button") || document.getElementById("main");
+    if (opener) opener.focus();
+  }, true);
+})();
