@@ -28,18 +28,6 @@ ACCESS = {
     "order_metadata_edit": Role.SUPPORT,
     "order_cancel": Role.ADMIN,
     "order_refund": Role.ADMIN,
-    "store_overview": Role.VIEWER,
-    "history_list": Role.VIEWER,
-    "history_export": Role.SUPPORT,
-    "webhook_list": Role.ADMIN,
-    "webhook_create": Role.ADMIN,
-    "webhook_detail": Role.ADMIN,
-    "webhook_edit": Role.ADMIN,
-    "webhook_delete": Role.ADMIN,
-    "webhook_toggle": Role.ADMIN,
-    "webhook_rotate_secret": Role.ADMIN,
-    "webhook_test": Role.ADMIN,
-    "webhook_delivery_retry": Role.ADMIN,
 }
 # Views that only accept POST (Django's LogoutView).
 POST_ONLY = {"logout"}
