@@ -122,7 +122,9 @@ def _dispatch(event_id: str) -> None:
 def _event_types(*, change: str, status: str, previous_status: str | None) -> list[str]:
     if change == "created":
         return ["order.created"]
-    if change in {"status", "cancel", "refund"} and previous_status != status:
+    # A failed refund ("refund_failed") gives the money back: it is announced only through the status
+    # change it may cause (refunded → delivered), never as another `order.refunded`.
+    if change in {"status", "cancel", "refund", "refund_failed"} and previous_status != status:
         types = ["order.status_updated"]
         if status in PER_STATUS_EVENTS:
             types.append(PER_STATUS_EVENTS[status])

@@ -476,7 +476,7 @@ def refund_process(*, refund_id) -> Refund | None:
         )
         outbox.record_order_events(
             order=order,
-            change="refund",
+            change="refund_failed",
             actor=SYSTEM_ACTOR,
             previous_status=previous,
             reason=refund.failure_reason,

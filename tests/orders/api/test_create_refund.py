@@ -122,6 +122,23 @@ def test_failed_gateway_gives_the_amount_back(api, store, settings, django_captu
     assert "Card expired" in last.note
 
 
+def test_failed_refund_is_not_announced_as_another_refund(
+    api, store, settings, django_capture_on_commit_callbacks
+):
+    # given a partially refunded order whose gateway refuses the refund
+    settings.PAYMENT_GATEWAY = "tests.orders.api.test_create_refund.FailingGateway"
+    order = make_order(store, status=OrderStatus.SHIPPED)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post_json(url(order.id), {"amount": "10.00"})
+
+    # then only the accepted refund fired order.refunded; the failure changed no status and fired nothing
+    types = list(WebhookEvent.objects.filter(order=order).values_list("type", flat=True))
+    assert types.count("order.refunded") == 1
+    assert "order.status_updated" not in types
+
+
 def test_refund_of_unpaid_order_is_400(api, store):
     # given
     order = make_order(store, status=OrderStatus.PENDING)
