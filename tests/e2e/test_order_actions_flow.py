@@ -35,7 +35,9 @@ def shop(db):
     beans = VariantFactory(
         product__store=store, product__name="Espresso beans 1 kg", sku="BEANS-1KG", price=Decimal("24.90")
     )
-    customer = CustomerFactory(store=store, first_name="Giulia", last_name="Bianchi")
+    customer = CustomerFactory(
+        store=store, email="giulia.bianchi@example.com", first_name="Giulia", last_name="Bianchi"
+    )
     order = make_order(
         store,
         status="processing",
