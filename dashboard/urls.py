@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import auth, order_actions, orders, stores
+from dashboard.views import auth, history, order_actions, orders, overview, stores, webhooks
 
 app_name = "dashboard"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", stores.store_picker, name="home"),
     path("login/", auth.login, name="login"),
     path("logout/", auth.logout, name="logout"),
+    path("stores/<slug:store_slug>/", overview.store_overview, name="store_overview"),
     path("stores/<slug:store_slug>/orders/", orders.order_list, name="order_list"),
     path("stores/<slug:store_slug>/orders/export.csv", orders.order_export, name="order_export"),
     path("stores/<slug:store_slug>/orders/<str:order_id>/", orders.order_detail, name="order_detail"),
@@ -32,5 +33,40 @@ urlpatterns = [
         "stores/<slug:store_slug>/orders/<str:order_id>/metadata/",
         order_actions.order_metadata_edit,
         name="order_metadata_edit",
+    ),
+    # Audit view (the store's history feed) and its CSV.
+    path("stores/<slug:store_slug>/audit/", history.history_list, name="history_list"),
+    path("stores/<slug:store_slug>/audit/export.csv", history.history_export, name="history_export"),
+    # Webhooks (admins).
+    path("stores/<slug:store_slug>/webhooks/", webhooks.webhook_list, name="webhook_list"),
+    path("stores/<slug:store_slug>/webhooks/new/", webhooks.webhook_create, name="webhook_create"),
+    path(
+        "stores/<slug:store_slug>/webhooks/<str:webhook_id>/", webhooks.webhook_detail, name="webhook_detail"
+    ),
+    path(
+        "stores/<slug:store_slug>/webhooks/<str:webhook_id>/edit/", webhooks.webhook_edit, name="webhook_edit"
+    ),
+    path(
+        "stores/<slug:store_slug>/webhooks/<str:webhook_id>/delete/",
+        webhooks.webhook_delete,
+        name="webhook_delete",
+    ),
+    path(
+        "stores/<slug:store_slug>/webhooks/<str:webhook_id>/toggle/",
+        webhooks.webhook_toggle,
+        name="webhook_toggle",
+    ),
+    path(
+        "stores/<slug:store_slug>/webhooks/<str:webhook_id>/rotate-secret/",
+        webhooks.webhook_rotate_secret,
+        name="webhook_rotate_secret",
+    ),
+    path(
+        "stores/<slug:store_slug>/webhooks/<str:webhook_id>/test/", webhooks.webhook_test, name="webhook_test"
+    ),
+    path(
+        "stores/<slug:store_slug>/webhooks/<str:webhook_id>/deliveries/<str:delivery_id>/retry/",
+        webhooks.webhook_delivery_retry,
+        name="webhook_delivery_retry",
     ),
 ]

@@ -48,7 +48,8 @@ def _table_context(request: HttpRequest, access: StoreAccess, filterset: OrderFi
         "clear_url": _url(request, keep=("sort", "page_size")),
         "export_url": reverse("dashboard:order_export", args=[access.store.slug])
         + "?"
-        + _query(request, drop=("page", "page_size", "sort")),
+        # Every row of the current filters in the current sort: only paging is dropped.
+        + _query(request, drop=("page", "page_size")),
     }
     if page is None:
         return {**context, "table": None}

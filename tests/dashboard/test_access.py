@@ -10,6 +10,7 @@ from django.urls import reverse
 from dashboard import urls as dashboard_urls
 from dashboard.models import Role
 from tests.dashboard.conftest import make_member
+from tests.dashboard.test_webhooks_pages import make_endpoint_with_delivery
 from tests.factories import make_order
 
 PUBLIC = "public"  # no sign-in needed
@@ -27,9 +28,25 @@ ACCESS = {
     "order_metadata_edit": Role.SUPPORT,
     "order_cancel": Role.ADMIN,
     "order_refund": Role.ADMIN,
+    "store_overview": Role.VIEWER,
+    "history_list": Role.VIEWER,
+    "history_export": Role.SUPPORT,
+    "webhook_list": Role.ADMIN,
+    "webhook_create": Role.ADMIN,
+    "webhook_detail": Role.ADMIN,
+    "webhook_edit": Role.ADMIN,
+    "webhook_delete": Role.ADMIN,
+    "webhook_toggle": Role.ADMIN,
+    "webhook_rotate_secret": Role.ADMIN,
+    "webhook_test": Role.ADMIN,
+    "webhook_delivery_retry": Role.ADMIN,
 }
 # Views that only accept POST (Django's LogoutView).
 POST_ONLY = {"logout"}
+# Action buttons that only accept POST: an empty form is refused with a redirect back (302), nothing done.
+POST_ACTIONS = {"webhook_toggle", "webhook_rotate_secret", "webhook_test", "webhook_delivery_retry"}
+# Webhook views that act on POST (the forms and the buttons): checked per persona below.
+WEBHOOK_POSTS = POST_ACTIONS | {"webhook_create", "webhook_edit", "webhook_delete"}
 # Views that render a form on GET and act on POST: the role is checked for both (the POST matrix below).
 ALSO_POST = {"order_status_update", "order_link", "order_metadata_edit", "order_cancel", "order_refund"}
 RANK = {Role.VIEWER: 1, Role.SUPPORT: 2, Role.ADMIN: 3}
@@ -76,12 +93,20 @@ def test_access_matrix(client, connection, other_connection, store, name, person
     elif persona != "anonymous":
         client.force_login(make_member(f"{persona}@example.com", connection, persona))
     pattern = next(p for p in dashboard_urls.urlpatterns if p.name == name)
-    values = {"store_slug": connection.slug, "order_id": str(order.id)}
+    endpoint, delivery = make_endpoint_with_delivery(store)
+    values = {
+        "store_slug": connection.slug,
+        "order_id": str(order.id),
+        "webhook_id": str(endpoint.id),
+        "delivery_id": str(delivery.id),
+    }
     url = reverse(f"dashboard:{name}", kwargs={k: values[k] for k in pattern.pattern.converters})
     # when
-    response = client.post(url) if name in POST_ONLY else client.get(url)
+    response = client.post(url) if name in POST_ONLY | POST_ACTIONS else client.get(url)
     # then
     expected = expected_status(ACCESS[name], persona)
+    if expected == 200 and name in POST_ACTIONS:
+        expected = 302
     if expected == "login":
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("dashboard:login"))
@@ -111,6 +136,37 @@ def test_post_access_matrix(client, connection, other_connection, store, name, p
     else:
         assert response.status_code == expected, (name, persona, response.status_code)
     assert order.history.count() == 1
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("name", sorted(WEBHOOK_POSTS))
+def test_webhook_post_access_matrix(client, connection, other_connection, store, name, persona):
+    # given
+    endpoint, delivery = make_endpoint_with_delivery(store)
+    if persona == "non_member":
+        client.force_login(make_member("stranger@example.com", other_connection, Role.ADMIN))
+    elif persona != "anonymous":
+        client.force_login(make_member(f"{persona}@example.com", connection, persona))
+    pattern = next(p for p in dashboard_urls.urlpatterns if p.name == name)
+    values = {"store_slug": connection.slug, "webhook_id": str(endpoint.id), "delivery_id": str(delivery.id)}
+    url = reverse(f"dashboard:{name}", kwargs={k: values[k] for k in pattern.pattern.converters})
+    # when: a form without its Idempotency-Key (allowed: refused, nothing done)
+    response = client.post(
+        url, {"url": "https://hooks.example.com/changed", "event_types": ["order.created"]}
+    )
+    # then
+    expected = expected_status(ACCESS[name], persona)
+    if expected == "login":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("dashboard:login"))
+    elif expected == 200:
+        assert response.status_code in {200, 302}, (name, persona, response.status_code)
+    else:
+        assert response.status_code == expected, (name, persona, response.status_code)
+    endpoint.refresh_from_db()
+    assert (endpoint.url, endpoint.enabled) == ("https://hooks.example.com/orders", True)
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
 
 
 def test_another_stores_order_through_my_store_url_is_404(viewer_client, connection, other_store):

@@ -1,0 +1,157 @@
+"""The audit view's filters and its CSV export (spec/dashboard.md §2 "Audit view").
+
+The rows come from the API's store-wide history feed (`GET /api/v1/history`). The FilterSet is used
+for its form (fields, labels, validation, errors) and `api_params()`, never for `.qs`, as in
+dashboard/filters.py.
+
+The CSV is made here, not by the API (the feed has no export): `audit_csv_chunks` walks the feed with
+its keyset cursor one API page at a time and yields one CSV chunk per page, so memory holds one page
+whatever the size, and the first bytes leave before the second page is asked for.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import tzinfo
+from typing import Any
+
+import django_filters
+from django import forms
+
+from dashboard.api_types import HistoryEntry, HistoryPage
+from dashboard.client import OrdersApiClient
+from dashboard.filters import STATUSES
+from dashboard.models import StoreConnection
+
+PAGE_SIZE = 25
+# The API's largest page: the export asks for as many rows per call as it may.
+EXPORT_PAGE_SIZE = 50
+FILTER_FIELDS = ("date_from", "date_to", "status", "actor")
+
+CSV_COLUMNS = (
+    "Changed at",
+    "Order number",
+    "Order ID",
+    "Kind",
+    "From",
+    "To",
+    "Actor type",
+    "Actor name",
+    "API key prefix",
+    "Note",
+)
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); the same rule as
+# the API's order export.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """Prefix `'` to a cell a spreadsheet would evaluate; the text stays readable after it."""
+    return "'" + cell if cell.startswith(FORMULA_TRIGGERS) else cell
+
+
+class HistoryFilterForm(forms.Form):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "“To” must be on or after “from”.")
+        return data
+
+
+def _date_widget() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class HistoryFilterSet(django_filters.FilterSet):
+    date_from = django_filters.DateFilter(label="Changed from", widget=_date_widget())
+    date_to = django_filters.DateFilter(label="Changed to", widget=_date_widget())
+    status = django_filters.MultipleChoiceFilter(
+        label="Changed to status", choices=STATUSES, widget=forms.CheckboxSelectMultiple
+    )
+    actor = django_filters.CharFilter(
+        label="Actor",
+        max_length=150,
+        widget=forms.TextInput(attrs={"placeholder": "Staff name or API key name, exact"}),
+    )
+    page = django_filters.NumberFilter(label="Page", min_value=1, max_value=100_000, widget=forms.HiddenInput)
+
+    class Meta:
+        form = HistoryFilterForm
+
+    def __init__(self, data=None, **kwargs) -> None:
+        # No rows are filtered here (see module docstring); an empty queryset satisfies the base class.
+        super().__init__(data=data, queryset=StoreConnection.objects.none(), **kwargs)
+
+    def api_filters(self) -> dict[str, Any]:
+        """The feed's filter parameters (snake_case; the client camelCases them). After is_valid()."""
+        data = self.form.cleaned_data
+        return {
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+            "status": list(data.get("status") or []) or None,
+            "actor": (data.get("actor") or "").strip() or None,
+        }
+
+    def api_params(self) -> dict[str, Any]:
+        """Filters plus this page's limit and offset."""
+        page = int(self.form.cleaned_data.get("page") or 1)
+        return {**self.api_filters(), "limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
+
+    @property
+    def is_filtered(self) -> bool:
+        return self.form.is_bound and any(self.form.data.get(name) for name in FILTER_FIELDS)
+
+
+# The API names the feed's fields in its own terms; map them back onto the form.
+API_FIELD_TO_FORM = {
+    "dateFrom": "date_from",
+    "dateTo": "date_to",
+    "status": "status",
+    "actor": "actor",
+    "offset": "page",
+    "limit": None,
+}
+
+
+def csv_cells(entry: HistoryEntry, tz: tzinfo) -> list[str]:
+    """One feed entry → the CSV cells in CSV_COLUMNS order; every text cell neutralised."""
+    changed_at = entry.changed_at.astimezone(tz).isoformat(timespec="seconds") if entry.changed_at else ""
+    cells = [
+        entry.order_number or "",
+        entry.order_id or "",
+        entry.kind,
+        entry.from_status or "",
+        entry.to_status,
+        entry.actor.type,
+        entry.actor.name,
+        entry.actor.api_key_prefix,
+        entry.note,
+    ]
+    return [changed_at, *(neutralise(cell) for cell in cells)]
+
+
+def audit_pages(client: OrdersApiClient, filters: dict[str, Any]) -> Iterator[HistoryPage]:
+    """Every page of the feed for `filters`, walking the cursor (never skips or repeats an entry)."""
+    params = {**filters, "limit": EXPORT_PAGE_SIZE, "offset": None, "cursor": None}
+    while True:
+        page = client.history.list(**params)
+        yield page
+        if not page.next_cursor:
+            return
+        params["cursor"] = page.next_cursor
+
+
+def audit_csv_chunks(pages: Iterator[HistoryPage], tz: tzinfo) -> Iterator[bytes]:
+    """The CSV file, header first, one UTF-8 chunk per API page; holds one page in memory at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for page in pages:
+        writer.writerows([csv_cells(entry, tz) for entry in page.entries])
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():  # pragma: no cover - every walk yields at least one page
+        yield buffer.getvalue().encode()

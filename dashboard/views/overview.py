@@ -1,0 +1,42 @@
+"""The store's landing page: counts per status, orders and revenue per day, the latest changes."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from dashboard.api import client_for
+from dashboard.charts import daily_chart
+from dashboard.filters import STATUSES
+from dashboard.permissions import StoreAccess, store_view
+
+LATEST_CHANGES = 10
+
+
+@store_view("view")
+def store_overview(request: HttpRequest, access: StoreAccess) -> HttpResponse:
+    client = client_for(access.store, request.user)
+    # No date filter: the API's daily series then covers the last 30 days in the store's timezone.
+    stats = client.orders.stats()
+    latest = client.history.list(limit=LATEST_CHANGES)
+    list_url = reverse("dashboard:order_list", args=[access.store.slug])
+    currency = str(stats.raw.get("currency") or "")
+    counts = [
+        {
+            "status": value,
+            "label": label,
+            "count": stats.by_status.get(value, 0),
+            "url": f"{list_url}?status={value}",
+        }
+        for value, label in STATUSES
+    ]
+    context = {
+        "stats": stats,
+        "counts": counts,
+        "chart": daily_chart(stats.per_day, currency),
+        "currency": currency,
+        "latest": latest.entries,
+        "list_url": list_url,
+    }
+    return render(request, "dashboard/overview/store_overview.html", context)
