@@ -97,23 +97,15 @@ class ActionForm(forms.Form):
 
     def add_api_error(self, exc: ApiError) -> None:
         """Show an API refusal where the person can act on it."""
-        placed = False
         for error in exc.field_errors:
-            if self._place_field_error(error.field, error.message):
-                placed = True
-            else:
-                self.add_error(None, error.message)
-                placed = True
+            if not self._place_field_error(error.field, error.message):
+                self.add_error(None, f"{error.field}: {error.message}")
         if exc.error_code == "IDEMPOTENCY_KEY_REUSED":
             self.add_error(
-                None,
-                "This form was already sent with other values. Check the order and send it again.",
+                None, "This form was already sent with other values. Check the order and send it again."
             )
-            return
-        if placed:
-            return
-        message = failure_for(exc).message
-        self.add_error(self.api_codes.get(exc.error_code), message)
+        elif not exc.field_errors:
+            self.add_error(self.api_codes.get(exc.error_code), failure_for(exc).message)
 
     def _place_field_error(self, api_field: str, message: str) -> bool:
         name = self.api_fields.get(api_field)
