@@ -2,7 +2,8 @@
 
 Idempotent by store name: a store that already has the requested number of orders is left alone; one
 that has fewer (an interrupted run) gets the rest, numbered on from `Store.last_order_number`. Each batch
-is its own transaction, so an interruption loses at most one batch.
+of 5,000 orders is its own transaction, so an interruption loses at most one batch; a PostgreSQL load of
+BULK_LOAD_MIN_ORDERS or more is one transaction (see writer.bulk_load), all or nothing.
 """
 
 import dataclasses
