@@ -248,13 +248,17 @@ def _statistics(endpoint: WebhookEndpoint) -> dict[str, Any]:
 
 def _delivery_view(raw: dict[str, Any]) -> dict[str, Any]:
     """A delivery as the template shows it: times parsed (shown in the store's timezone)."""
+    attempts = raw.get("attempts") or []
+    last_code = raw.get("lastStatusCode")
+    if last_code is None and attempts:  # a test send records its answer on the attempt only
+        last_code = attempts[-1].get("statusCode")
     return {
         "id": raw.get("id"),
         "event_type": raw.get("eventType"),
         "event_id": raw.get("eventId"),
         "status": raw.get("status"),
         "attempt_count": raw.get("attemptCount") or 0,
-        "last_status_code": raw.get("lastStatusCode"),
+        "last_status_code": last_code,
         "last_error": raw.get("lastError") or "",
         "created_at": parse_datetime(raw.get("createdAt")),
         "next_attempt_at": parse_datetime(raw.get("nextAttemptAt")),
@@ -267,6 +271,6 @@ def _delivery_view(raw: dict[str, Any]) -> dict[str, Any]:
                 "error": a.get("error") or "",
                 "body": a.get("responseBody") or "",
             }
-            for a in raw.get("attempts") or []
+            for a in attempts
         ],
     }
