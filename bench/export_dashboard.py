@@ -102,7 +102,7 @@ def main() -> None:
             f"| rate | **{rows / elapsed:,.0f} rows/s** ({rows / cpu:,.0f} rows per CPU-second) | |",
             f"| peak RSS growth | **{growth:.1f} MB** (baseline {baseline_rss:.0f} MB) | < 100 MB — "
             f"{'PASS' if growth < 100 else 'FAIL'} |",
-            f"| Python allocations, peak growth (tracemalloc) | "
+            "| Python allocations, peak growth (tracemalloc) | "
             + (f"**{traced_peak:.1f} MB**" if traced_peak is not None else "not traced (`--tracemalloc`)")
             + f" | < 100 MB — {'PASS' if memory_ok else 'FAIL'} |",
             f"| bytes | {size / 1e6:.0f} MB | |",
