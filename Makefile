@@ -6,7 +6,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE ?= config.settings
 
-.PHONY: run test lint setup migrate demo fmt bench clean
+.PHONY: run test lint setup migrate demo fmt bench clean screenshots
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(PY) ]; then \
@@ -28,6 +28,10 @@ run: migrate
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Refresh the README's screenshots (docs/screenshots/) from the browser tests.
+screenshots: setup
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/e2e -q
 
 lint: setup
 	$(BIN)/ruff check .

@@ -9,8 +9,11 @@ from dashboard.models import Membership
 
 @login_required
 def store_picker(request: HttpRequest) -> HttpResponse:
+    # login_required guarantees a real user here.
     memberships = list(
-        Membership.objects.filter(user=request.user)  # type: ignore[misc]  # login_required: a real user.select_related("store").order_by("store__name")
+        Membership.objects.filter(user=request.user)  # type: ignore[misc]
+        .select_related("store")
+        .order_by("store__name")
     )
     if len(memberships) == 1 and "all" not in request.GET:
         return redirect("dashboard:order_list", memberships[0].store.slug)

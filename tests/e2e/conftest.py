@@ -1,8 +1,17 @@
 """Browser tests: Playwright (Python) driving Debian's Chromium against pytest-django's live server."""
 
+import os
 from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# The README's screenshots are refreshed only on request (`make screenshots`); ordinary runs write theirs
+# under var/ so a test run never dirties the working tree.
+SCREENSHOTS = (
+    ROOT / "docs" / "screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else ROOT / "var" / "screenshots"
+)
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

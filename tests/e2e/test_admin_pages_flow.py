@@ -20,11 +20,11 @@ from dashboard.models import Membership, StoreConnection
 from dashboard.transport import transport_for
 from orders.auth import api_key_create
 from orders.webhooks.endpoints import endpoint_create
+from tests.e2e.conftest import SCREENSHOTS
 from tests.factories import CustomerFactory, StoreFactory, VariantFactory, make_order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "demo-password-123"
 SLUG = "vesuvio-coffee"
 SECRET = re.compile(r"whsec_[A-Za-z0-9+/=_-]+")

@@ -4,7 +4,6 @@ the page regions update without a reload, focus moves into the dialog and back, 
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -13,11 +12,11 @@ from playwright.sync_api import expect
 from dashboard.models import Membership, StoreConnection
 from orders.auth import api_key_create
 from orders.models import Order
+from tests.e2e.conftest import SCREENSHOTS
 from tests.factories import CustomerFactory, StoreFactory, VariantFactory, make_order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "demo-password-123"
 MARKER = "window.__noReload"
 

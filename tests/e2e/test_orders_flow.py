@@ -3,7 +3,6 @@
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -13,11 +12,11 @@ from dashboard.client import OrdersApiClient
 from dashboard.models import Membership, StoreConnection
 from dashboard.transport import transport_for
 from orders.auth import api_key_create
+from tests.e2e.conftest import SCREENSHOTS
 from tests.factories import CustomerFactory, StoreFactory, VariantFactory, make_order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "demo-password-123"
 
 
