@@ -115,7 +115,13 @@ def export_orders(request: HttpRequest, query: Query[ExportQuery]) -> StreamingH
         response["Content-Disposition"] = f'attachment; filename="{name}.ndjson"'
     else:
         tz = params.store_timezone(store)
-        response = StreamingHttpResponse(export.csv_stream(rows, tz), content_type="text/csv; charset=utf-8")
+        if export.can_copy():
+            stream = export.csv_stream_copy(
+                selectors.order_sorted_queryset(store=store, filters=filters), str(tz)
+            )
+        else:
+            stream = export.csv_stream(rows, tz)
+        response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     response["Cache-Control"] = "no-store"
     return response

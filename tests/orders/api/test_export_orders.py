@@ -134,8 +134,9 @@ def test_ndjson_lines_parse_and_match_the_list(api, store):
     assert lines[0]["tax"] == 0.0
 
 
-def test_export_streams_in_chunks_of_rows(api, store, monkeypatch):
-    # given
+def test_python_writer_streams_in_chunks_of_rows(api, store, monkeypatch):
+    # given the portable writer (SQLite; PostgreSQL has its own below), two rows per chunk
+    monkeypatch.setattr(export, "can_copy", lambda: False)
     monkeypatch.setattr(export, "ROWS_PER_CHUNK", 2)
     for _ in range(5):
         make_order(store)
@@ -143,7 +144,64 @@ def test_export_streams_in_chunks_of_rows(api, store, monkeypatch):
     chunks = list(api.get(URL).streaming_content)
     # then: header + 2 rows, 2 rows, 1 row
     assert len(chunks) == 3
-    assert sum(chunk.count(b"\r\n") for chunk in chunks) == 6
+    assert sum(chunk.count(b"\n") for chunk in chunks) == 6
+
+
+@pytest.mark.postgres
+def test_copy_writer_streams_in_chunks_of_bytes(api, store, monkeypatch):
+    # given PostgreSQL's COPY writer with tiny chunks
+    monkeypatch.setattr(export, "_COPY_CHUNK_BYTES", 300)
+    for _ in range(5):
+        make_order(store)
+    # when
+    chunks = list(api.get(URL).streaming_content)
+    # then the header comes alone, then the rows in several chunks, none of them lost
+    assert len(chunks) >= 4
+    assert chunks[0].count(b"\n") == 1
+    assert sum(chunk.count(b"\n") for chunk in chunks) == 6
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("tz_name", ["America/New_York", "Asia/Kolkata", "UTC"])
+def test_copy_writer_writes_the_same_bytes_as_the_python_writer(store, tz_name):
+    # given orders whose cells exercise quoting, formula neutralising, empties, wide numbers, odd offsets
+    from orders.models import Order, Store
+    from orders.selectors import OrderFilters, order_export_rows, order_sorted_queryset
+
+    store.timezone = tz_name
+    store.save()
+    tricky = [
+        ('=HYPERLINK("http://x","y")', "+1-555@example.com", "@ext,1", "-platform"),
+        ('Quote "me", please', "tab\tinside@example.com", "\tlead", "Shopify"),
+        ("Line\nbreak and é ü 漢字", "cr\rinside@example.com", None, ""),
+        ("", "plain@example.com", "=1+2", "WooCommerce"),
+    ]
+    for i, (name, email, external_id, platform) in enumerate(tricky):
+        order = make_order(
+            store,
+            customer=CustomerFactory(store=store, email=f"c{i}@example.com"),
+            external_id=external_id,
+            platform_name=platform,
+            created_at=datetime(2024, 3, 10, 6 + i, 59, 59, 999999, tzinfo=UTC),  # around a DST change
+        )
+        Order.objects.filter(pk=order.pk).update(
+            customer_name=name, customer_email=email, updated_at=order.created_at + timedelta(days=200)
+        )
+    Store.objects.filter(pk=store.pk).update(last_order_number=1_234_566)
+    store.refresh_from_db()
+    make_order(store)  # ORD-1234567: wider than six digits
+    filters = OrderFilters()
+    # when both writers export the same orders
+    python_bytes = b"".join(
+        export.csv_stream(order_export_rows(store=store, filters=filters), ZoneInfo(tz_name))
+    )
+    copy_bytes = b"".join(
+        export.csv_stream_copy(order_sorted_queryset(store=store, filters=filters), tz_name)
+    )
+    # then they are identical, byte for byte
+    assert copy_bytes == python_bytes
+    assert b"'=HYPERLINK" in copy_bytes
+    assert b"ORD-1234567" in copy_bytes
 
 
 def test_export_has_only_the_stores_orders(api, store, other_store):
