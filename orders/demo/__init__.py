@@ -114,7 +114,8 @@ def seed_store(
         created = store is None
         if store is None:
             store = Store.objects.create(name=spec.name, currency=spec.currency, timezone=spec.timezone)
-            plaintext = api_key_create(store=store, name=DEMO_KEY_NAME).plaintext
+            # Premium: the demo key also serves the dashboard, whose pages make several API calls each.
+            plaintext = api_key_create(store=store, name=DEMO_KEY_NAME, tier=ApiKey.Tier.PREMIUM).plaintext
         existing = Order.objects.filter(store=store).count()
         missing = max(orders - existing, 0)
         if random_seed is not None:
