@@ -1,6 +1,7 @@
 """Request ids on every response, and the API's error envelope for responses Django makes itself."""
 
 import contextvars
+import json
 import logging
 import re
 import uuid
@@ -68,12 +69,15 @@ class ApiErrorEnvelopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(API_PREFIX) and _carries_nul(request):
-            # PostgreSQL text cannot hold NUL; refuse it here once instead of a 500 deep in a query.
+        if request.path.startswith(API_PREFIX) and (nul_fields := _json_fields_with_nul(request)):
+            # PostgreSQL text cannot hold NUL: refuse it here, for every JSON body of the API, instead
+            # of a 500 deep in a query. (Paths and query strings are checked where they are parsed.)
+            message = "NUL characters (\\u0000) are not allowed."
             return error_response(
                 400,
                 "VALIDATION_ERROR",
-                "NUL characters (\\u0000) are not allowed in paths, queries or bodies.",
+                f"{message} Remove them from: {', '.join(nul_fields)}.",
+                errors=[{"field": field, "message": message} for field in nul_fields],
             )
         response = self.get_response(request)
         if not request.path.startswith(API_PREFIX):
@@ -95,11 +99,33 @@ class ApiErrorEnvelopeMiddleware:
         return response
 
 
-def _carries_nul(request: HttpRequest) -> bool:
-    if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
-        return True
-    content_type = request.META.get("CONTENT_TYPE", "")
-    return content_type.startswith("application/json") and _JSON_NUL_ESCAPE.search(request.body) is not None
+def _json_fields_with_nul(request: HttpRequest) -> list[str]:
+    """The paths (`items[0].name`) of the JSON body's strings and keys that hold a NUL character."""
+    if not request.META.get("CONTENT_TYPE", "").startswith("application/json"):
+        return []
+    if _JSON_NUL_ESCAPE.search(request.body) is None:
+        return []
+    try:
+        data = json.loads(request.body)
+    except ValueError:
+        return []  # malformed JSON gets its own answer from the API
+    found: list[str] = []
+
+    def walk(value, path: str) -> None:
+        if isinstance(value, str) and "\x00" in value:
+            found.append(path or "body")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                if "\x00" in key:
+                    found.append(child)
+                walk(item, child)
+
+    walk(data, "")
+    return found
 
 
 def api_route_not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:

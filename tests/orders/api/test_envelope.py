@@ -28,18 +28,21 @@ def test_openapi_document_is_served(api):
     assert response.json()["info"]["title"] == "Orders API"
 
 
-@pytest.mark.parametrize(
-    ("path", "body"),
-    [
-        ("/api/v1/orders?search=a%00b", None),
-        ("/api/v1/orders/abc%00", None),
-        ("/api/v1/orders", {"externalOrderId": "x\u0000y"}),
-    ],
-)
-def test_nul_characters_are_a_validation_error_not_a_500(api, path, body):
-    response = api.get(path) if body is None else api.post_json(path, body)
+def test_nul_characters_in_a_body_are_a_validation_error_naming_the_field(api):
+    # given a write whose body carries NUL characters (PostgreSQL text cannot store them)
+    body = {"externalOrderId": "x\u0000y", "items": [{"name": "a\u0000"}], "total": 1}
+    # when
+    response = api.post_json("/api/v1/orders", body)
+    # then a 400 naming each field, never a 500
     assert response.status_code == 400
-    assert response.json()["errorCode"] == "VALIDATION_ERROR"
+    payload = response.json()
+    assert payload["errorCode"] == "VALIDATION_ERROR"
+    assert [e["field"] for e in payload["errors"]] == ["externalOrderId", "items[0].name"]
+
+
+def test_nul_characters_in_queries_and_paths_never_reach_the_database(api):
+    assert api.get("/api/v1/orders", {"search": "a\x00b"}).status_code == 400
+    assert api.get("/api/v1/orders/abc%00").status_code == 404
 
 
 def test_an_escaped_backslash_before_u0000_is_ordinary_text(api):
