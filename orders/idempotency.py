@@ -44,6 +44,9 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 TTL = timedelta(hours=24)
+# A claim whose request never finished (its process died) is abandoned after this: no request lives
+# that long (gunicorn's worker timeout is 120 s), so a retry may then run instead of getting 409 for 24 h.
+IN_FLIGHT_LEASE = timedelta(minutes=5)
 STORED_HEADERS = ("Content-Type", "Location", REPLAYED_HEADER)
 # Error codes that mean "the request itself was invalid": nothing ran, the client may fix it and retry.
 NOT_STORED_CODES = frozenset({"VALIDATION_ERROR", "INVALID_REQUEST", "INVALID_STATUS"})
@@ -125,6 +128,9 @@ def _claim(request: HttpRequest, store_id, key: str, fingerprint: str) -> Idempo
                 f"{existing.path} with another body). Use a new key for a new request."
             )
         if existing.response_status is None:
+            if existing.created_at < timezone.now() - IN_FLIGHT_LEASE:
+                IdempotencyRecord.objects.filter(pk=existing.pk, response_status=None).delete()
+                continue
             raise errors.IdempotencyKeyInUse()
         return _replay(existing)
     raise errors.IdempotencyKeyInUse()

@@ -102,6 +102,23 @@ def test_key_in_flight_is_409(api, store, issued_key):
     assert Refund.objects.count() == 1
 
 
+def test_claim_abandoned_by_a_dead_request_is_taken_over_after_the_lease(api, store):
+    # given: a claim whose request died mid-way 10 minutes ago (no response was ever stored)
+    order = make_order(store, status=OrderStatus.CONFIRMED)
+    api.post_json(refund_url(order), {"amount": 3}, HTTP_IDEMPOTENCY_KEY="orphan")
+    Refund.objects.all().delete()
+    IdempotencyRecord.objects.filter(key="orphan").update(
+        response_status=None, response_body=None, created_at=timezone.now() - timedelta(minutes=10)
+    )
+
+    # when the client retries
+    response = api.post_json(refund_url(order), {"amount": 3}, HTTP_IDEMPOTENCY_KEY="orphan")
+
+    # then the retry runs instead of waiting 24 h behind a 409
+    assert response.status_code == 201
+    assert Refund.objects.count() == 1
+
+
 def test_key_older_than_24h_counts_as_new(api, store):
     # given
     order = make_order(store, status=OrderStatus.CONFIRMED)
