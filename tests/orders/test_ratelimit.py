@@ -1,6 +1,7 @@
 """Rate limits per API key (spec §5): tiers, burst, headers on every authenticated response, the 429,
 and exactness across threads."""
 
+import os
 import queue
 import threading
 from types import SimpleNamespace
@@ -236,3 +237,49 @@ def test_200_concurrent_requests_on_a_60_per_minute_key_let_exactly_60_through(s
     remaining = sorted(int(h["X-RateLimit-Remaining"]) for _, s, h, _ in mine if s == 200)
     assert remaining == list(range(60))  # each success saw its own count: no lost update
     assert [status for _, status, _, _ in theirs] == [200] * 50  # the other key is unaffected
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The shared cache on a real Redis (.ci/run starts one); skipped with the reason when none answers."""
+    redis = pytest.importorskip("redis", reason="the `redis` package is not installed")
+    url = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis answers at {url} (REDIS_TEST_URL)")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+    settings.RATE_LIMIT_BACKEND = "cache"
+    return url
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_redis_counters_are_exact_across_threads(store, redis_cache, clock):
+    # given a 30/min key and 10 threads sending 100 requests between them, counted in Redis
+    limited = _key(store, per_minute=30, per_hour=10_000).plaintext
+    statuses: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(10)
+
+    def run():
+        client = ApiClient(limited)
+        try:
+            barrier.wait()
+            for _ in range(10):
+                status = client.get(URL).status_code
+                with lock:
+                    statuses.append(status)
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=run) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then exactly the limit got through, and nothing was counted in the database
+    assert statuses.count(200) == 30
+    assert statuses.count(429) == 70
+    assert RateLimitCounter.objects.count() == 0
