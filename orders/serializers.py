@@ -8,7 +8,7 @@ Blank optional strings (`platformName`, `notes`, …) are `null` on the wire: a 
 thing (`is null`) instead of two.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orders.models import Customer, HistoryEntry, LineItem, Order, Product, Refund, Variant
 from orders.statuses import allowed_transitions
@@ -34,6 +34,9 @@ SUMMARY_FIELDS = (
     "created_at",
     "updated_at",
 )
+
+if TYPE_CHECKING:
+    from orders.pagination import Page
 
 
 # What an export row carries: the summary plus the money breakdown (the CSV columns of
@@ -236,4 +239,17 @@ def product(value: Product) -> dict[str, Any]:
         "variants": [variant(v) for v in value.variants.all()],
         "createdAt": iso(value.created_at),
         "updatedAt": iso(value.updated_at),
+    }
+
+
+def page_body(items_key: str, items: list[dict[str, Any]], page: "Page", *, limit: int, offset: int) -> dict:
+    """The `data` of a paged list (orders, history feed): the items under their key, then the paging."""
+    return {
+        items_key: items,
+        "total": page.total,
+        "totalIsCapped": page.total_is_capped,
+        "limit": limit,
+        "offset": offset,
+        "hasMore": page.has_more,
+        "nextCursor": page.next_cursor,
     }

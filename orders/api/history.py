@@ -28,14 +28,5 @@ def list_history(request: HttpRequest, query: Query[HistoryFeedQuery]) -> HttpRe
     page = selectors.history_feed(
         store=store, filters=filters, limit=query.limit, offset=query.offset, cursor=query.cursor
     )
-    return respond(
-        {
-            "entries": [serializers.history_feed_row(row) for row in page.rows],
-            "total": page.total,
-            "totalIsCapped": page.total_is_capped,
-            "limit": query.limit,
-            "offset": query.offset,
-            "hasMore": page.has_more,
-            "nextCursor": page.next_cursor,
-        }
-    )
+    items = [serializers.history_feed_row(row) for row in page.rows]
+    return respond(serializers.page_body("entries", items, page, limit=query.limit, offset=query.offset))

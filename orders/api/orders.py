@@ -61,17 +61,8 @@ def list_orders(request: HttpRequest, query: Query[OrderListQuery]) -> HttpRespo
     page = selectors.order_list(
         store=store, filters=filters, limit=query.limit, offset=query.offset, cursor=query.cursor
     )
-    return respond(
-        {
-            "orders": [serializers.order_summary_row(row) for row in page.rows],
-            "total": page.total,
-            "totalIsCapped": page.total_is_capped,
-            "limit": query.limit,
-            "offset": query.offset,
-            "hasMore": page.has_more,
-            "nextCursor": page.next_cursor,
-        }
-    )
+    items = [serializers.order_summary_row(row) for row in page.rows]
+    return respond(serializers.page_body("orders", items, page, limit=query.limit, offset=query.offset))
 
 
 @router.get(
