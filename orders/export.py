@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from orders.api import dumps
+from orders.encoding import dumps
 from orders.serializers import EXPORT_FIELDS, order_number, order_summary_row
 
 ROWS_PER_CHUNK = 1000

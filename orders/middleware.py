@@ -9,6 +9,8 @@ import uuid
 import orjson
 from django.http import HttpRequest, HttpResponse
 
+from orders.errors import ApiError
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 API_PREFIX = "/api/"
@@ -19,6 +21,14 @@ _JSON_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 def error_response(status: int, error_code: str, message: str, **extra) -> HttpResponse:
     body = {"success": False, "message": message, "errorCode": error_code, **extra}
     return HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
+
+
+def api_error_response(exc: ApiError) -> HttpResponse:
+    """The envelope of a domain error (orders/errors.py): the one mapping from exception to answer."""
+    extra = dict(exc.extra)
+    if exc.errors:
+        extra["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
+    return error_response(exc.status, exc.error_code, exc.message, **extra)
 
 
 class RequestIdLogFilter(logging.Filter):

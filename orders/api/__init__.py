@@ -3,7 +3,6 @@
 import logging
 from decimal import Decimal
 
-import orjson
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -14,24 +13,13 @@ from ninja.security import APIKeyHeader
 
 from orders import errors
 from orders.auth import api_key_authenticate
-from orders.middleware import error_response
+from orders.encoding import dumps
+from orders.middleware import api_error_response, error_response
 from orders.models import ApiKey
 from orders.ratelimit import OPENAPI_NOTE as RATE_LIMIT_NOTE
 from orders.ratelimit import enforce as enforce_rate_limit
 
 logger = logging.getLogger("orders.api")
-
-
-def _orjson_default(value):
-    # Money is Decimal inside; on the wire it is a JSON number with the currency's decimals. A 2-place
-    # Decimal below 2**53/100 round-trips exactly through float's shortest repr.
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"Cannot serialise {type(value).__name__}")
-
-
-def dumps(data) -> bytes:
-    return orjson.dumps(data, default=_orjson_default, option=orjson.OPT_UTC_Z)
 
 
 class OrjsonRenderer(BaseRenderer):
@@ -104,10 +92,7 @@ def _field_path(loc: tuple | list) -> str:
 
 @api.exception_handler(errors.ApiError)
 def on_api_error(request: HttpRequest, exc: errors.ApiError) -> HttpResponse:
-    extra = dict(exc.extra)
-    if exc.errors:
-        extra["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
-    return error_response(exc.status, exc.error_code, exc.message, **extra)
+    return api_error_response(exc)
 
 
 @api.exception_handler(NinjaValidationError)

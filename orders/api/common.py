@@ -1,6 +1,4 @@
-"""Small pieces every router uses: the success envelope, the acting party, the camelCase schema base."""
-
-from dataclasses import dataclass
+"""Small pieces every router uses: the request's store and acting party, the camelCase schema base."""
 
 from django.http import HttpRequest
 from ninja import Schema
@@ -8,9 +6,9 @@ from pydantic import ConfigDict
 from pydantic.alias_generators import to_camel
 
 from orders import errors
+from orders.actors import Actor
 from orders.errors import FieldError
 from orders.models import ApiKey, HistoryEntry, Store
-from orders.timestamps import iso  # noqa: F401 - re-exported: the API's timestamp format lives there
 
 MAX_ON_BEHALF_OF = 150
 
@@ -19,21 +17,6 @@ class CamelSchema(Schema):
     """Input and output schemas: snake_case in Python, camelCase on the wire."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who made a change: recorded in history and in webhook `data.source`."""
-
-    type: str  # HistoryEntry.ActorType
-    name: str
-    api_key_prefix: str = ""
-
-    def as_source(self) -> dict:
-        return {"type": self.type, "name": self.name, "apiKeyPrefix": self.api_key_prefix or None}
-
-
-SYSTEM_ACTOR = Actor(type=HistoryEntry.ActorType.SYSTEM, name="system")
 
 
 def api_key_of(request: HttpRequest) -> ApiKey:
@@ -55,10 +38,3 @@ def actor_of(request: HttpRequest) -> Actor:
     if on_behalf_of:
         return Actor(type=HistoryEntry.ActorType.USER, name=on_behalf_of, api_key_prefix=api_key.prefix)
     return Actor(type=HistoryEntry.ActorType.API_KEY, name=api_key.name, api_key_prefix=api_key.prefix)
-
-
-def ok(data, message: str | None = None) -> dict:
-    body = {"success": True, "data": data}
-    if message:
-        body["message"] = message
-    return body

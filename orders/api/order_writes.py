@@ -3,7 +3,7 @@
 Each operation parses its body (ninja schema: shape errors are 400 VALIDATION_ERROR naming the field),
 resolves the order with the store-scoped selector (UUID or external ID; another store's order is 404),
 calls one service (the rules, the row lock, history and outbox live there) and answers with the order's
-detail. Every one honours `Idempotency-Key` (orders/idempotency.py).
+detail. Every one honours `Idempotency-Key` (orders/api/idempotency.py).
 """
 
 from datetime import datetime
@@ -16,9 +16,9 @@ from ninja import Field, Schema
 from orders import selectors, serializers, services
 from orders.api import schemas
 from orders.api.common import CamelSchema, actor_of, store_of
+from orders.api.idempotency import REPLAYED_HEADER, idempotent
 from orders.api.orders import router
 from orders.api.schemas import documented, respond
-from orders.idempotency import REPLAYED_HEADER, idempotent
 from orders.statuses import OrderStatus
 
 __all__ = ["router"]

@@ -27,7 +27,7 @@ from orders.api.schemas import (
     respond,
 )
 from orders.errors import FieldError
-from orders.statuses import CANCELLABLE, TERMINAL, TRANSITIONS, OrderStatus
+from orders.statuses import CANCELLABLE, TERMINAL, TRANSITIONS, OrderStatus, PaymentStatus
 
 router = Router(tags=["orders"])
 
@@ -76,6 +76,7 @@ def list_order_statuses(request: HttpRequest) -> HttpResponse:
     return respond(
         {
             "statuses": [s.value for s in OrderStatus],
+            "paymentStatuses": [s.value for s in PaymentStatus],
             "transitions": {src.value: [dst.value for dst in dsts] for src, dsts in TRANSITIONS.items()},
             "cancellable": [s.value for s in OrderStatus if s in CANCELLABLE],
             "terminal": [s.value for s in OrderStatus if s in TERMINAL],

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema
 from pydantic import AfterValidator, field_validator
 
-from orders import catalog, errors, selectors, serializers
+from orders import errors, selectors, serializers, services
 from orders.api.common import store_of
 from orders.api.schemas import ProductEnvelope, ProductSyncEnvelope, documented, respond
 
@@ -47,9 +47,9 @@ class ProductSyncIn(Schema):
     def at_most_100(cls, value):
         # Checked before the items are validated, so 101 products answer TOO_MANY_PRODUCTS rather than
         # a list of item errors. An ApiError (not a ValueError) passes through pydantic to the handler.
-        if isinstance(value, list) and len(value) > catalog.MAX_PRODUCTS_PER_SYNC:
+        if isinstance(value, list) and len(value) > services.MAX_PRODUCTS_PER_SYNC:
             raise errors.TooManyProducts(
-                f"A sync takes at most {catalog.MAX_PRODUCTS_PER_SYNC} products; {len(value)} were sent. "
+                f"A sync takes at most {services.MAX_PRODUCTS_PER_SYNC} products; {len(value)} were sent. "
                 "Split them into several requests."
             )
         return value
@@ -67,14 +67,14 @@ class ProductSyncIn(Schema):
     **documented(200, ProductSyncEnvelope, "VALIDATION_ERROR", "INVALID_REQUEST", "TOO_MANY_PRODUCTS"),
 )
 def sync_products(request: HttpRequest, payload: ProductSyncIn) -> HttpResponse:
-    result = catalog.product_sync(
+    result = services.product_sync(
         store=store_of(request),
         products=[
-            catalog.ProductData(
+            services.ProductData(
                 external_id=p.externalProductId,
                 name=p.name,
                 variants=[
-                    catalog.VariantData(
+                    services.VariantData(
                         external_id=v.externalVariantId,
                         price=v.price,
                         sku=v.sku or "",

@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from ninja import Field, Schema
 
 from orders import errors
-from orders.api import dumps
+from orders.encoding import dumps
 
 MAX_OFFSET = 1_000_000_000
 
@@ -303,6 +303,7 @@ class OrderHistoryOut(Schema):
 
 class StatusesOut(Schema):
     statuses: list[str]
+    paymentStatuses: list[str] = Field(..., description="Every value of an order's `paymentStatus`.")
     transitions: dict[str, list[str]] = Field(
         ..., description="from → the statuses PUT …/status may move to."
     )

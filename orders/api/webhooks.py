@@ -14,17 +14,22 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema
 
 from orders import errors
-from orders.api.common import CamelSchema, iso, store_of
+from orders.api.common import CamelSchema, store_of
+from orders.api.idempotency import idempotent
 from orders.api.schemas import documented, envelope, respond
-from orders.idempotency import idempotent
 from orders.models import WebhookDelivery, WebhookEndpoint
-from orders.outbox import EVENT_TYPES
+from orders.timestamps import iso
 from orders.webhooks import endpoints as services
+from orders.webhooks import events
 
 router = Router(tags=["webhooks"])
 sdk_router = Router(tags=["webhooks (SDK paths)"])
 
-EVENT_TYPES_HELP = "Non-empty subset of: " + ", ".join(f"`{t}`" for t in EVENT_TYPES) + "."
+EVENT_TYPES_HELP = (
+    "Non-empty subset of the event types that `GET /webhooks/event-types` lists: "
+    + ", ".join(f"`{t}`" for t in events.REGISTRY)
+    + "."
+)
 # Responses that carry a secret are not stored for Idempotency-Key replays: that would keep the secret
 # in clear text for 24 h. A client unsure whether a create went through lists the endpoints.
 NO_REPLAY = (
@@ -129,6 +134,15 @@ class DeliveryListOut(Schema):
     hasMore: bool
 
 
+class EventTypeOut(Schema):
+    name: str = Field(..., description="What endpoints subscribe to, e.g. `order.shipped`.")
+    description: str
+
+
+class EventTypeListOut(Schema):
+    eventTypes: list[EventTypeOut] = Field(..., description="The catalogue, in a stable order.")
+
+
 class TestResultOut(Schema):
     success: bool
     statusCode: int | None
@@ -146,6 +160,7 @@ WebhookWithSecretEnvelope = envelope("WebhookWithSecretEnvelope", WebhookWithSec
 DeliveryListEnvelope = envelope("DeliveryListEnvelope", DeliveryListOut)
 DeliveryEnvelope = envelope("DeliveryEnvelope", DeliveryOut)
 TestResultEnvelope = envelope("TestResultEnvelope", TestResultOut)
+EventTypeListEnvelope = envelope("EventTypeListEnvelope", EventTypeListOut)
 
 
 # ---- shaping ----------------------------------------------------------------------------------------
@@ -228,7 +243,7 @@ def _sdk_view(func: Callable) -> Callable:
 def operation(
     method: str, path: str, *, operation_id: str, summary: str, replayable: bool = False, **kwargs
 ) -> Callable:
-    """Register the view on both routers; `replayable` honours `Idempotency-Key` (orders/idempotency)."""
+    """Register the view on both routers; `replayable` honours `Idempotency-Key` (orders/api/idempotency.py)."""
 
     def register(func: Callable) -> Callable:
         view = idempotent(func) if replayable else func
@@ -254,6 +269,19 @@ def operation(
 def list_webhooks(request: HttpRequest) -> HttpResponse:
     endpoints = services.endpoint_list(store=store_of(request))
     return respond([endpoint_out(e) for e in endpoints])
+
+
+@operation(
+    "GET",
+    "/event-types",
+    operation_id="list_webhook_event_types",
+    summary="The webhook event types an endpoint may subscribe to",
+    **documented(200, EventTypeListEnvelope),
+)
+def list_webhook_event_types(request: HttpRequest) -> HttpResponse:
+    return respond(
+        {"eventTypes": [{"name": t.name, "description": t.description} for t in events.event_types()]}
+    )
 
 
 @operation(

@@ -1,7 +1,7 @@
 """Webhooks (spec §4): signing (signing.py), target safety (targets.py), sending and retrying
 (delivery.py, with the django.tasks task and the sweep), endpoint services and selectors (endpoints.py).
 
-The outbox (orders/outbox.py) writes events and deliveries; everything here only reads the outbox and
+The outbox (orders/webhooks/outbox.py) writes events and deliveries; everything here only reads the outbox and
 records delivery outcomes.
 """
 

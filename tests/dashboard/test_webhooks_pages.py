@@ -367,7 +367,7 @@ def test_an_endpoint_of_another_store_is_404(admin_client_member, other_store):
 
 def make_endpoint_with_delivery(store):
     """An endpoint of `store` (written directly, no URL check) with one failed delivery."""
-    from orders.outbox import record_event
+    from orders.webhooks.outbox import record_event
     from tests.orders.webhooks.conftest import make_endpoint
 
     endpoint, _ = make_endpoint(store, "https://hooks.example.com/orders")

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from orders.idempotency import TTL, prune
+from orders.api.idempotency import TTL, prune
 
 
 class Command(BaseCommand):

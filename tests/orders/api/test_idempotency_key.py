@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on the API's writes (spec §2; orders/idempotency.py)."""
+"""`Idempotency-Key` on the API's writes (spec §2; orders/api/idempotency.py)."""
 
 import threading
 from datetime import timedelta

@@ -1,7 +1,7 @@
 """The test send, the deliveries list and the retry of one delivery, through HTTP."""
 
 from orders.models import WebhookDelivery
-from orders.outbox import record_event
+from orders.webhooks.outbox import record_event
 from orders.webhooks import attempt_delivery
 from tests.orders.webhooks.conftest import make_endpoint
 from tests.orders.webhooks.signing_checks import assert_verifies

@@ -8,7 +8,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from orders.models import WebhookDelivery, WebhookEndpoint
-from orders.outbox import record_event
+from orders.webhooks.outbox import record_event
 from orders.webhooks import attempt_delivery
 from tests.orders.webhooks.conftest import make_endpoint
 

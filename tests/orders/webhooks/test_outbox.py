@@ -4,10 +4,10 @@ import pytest
 from django.db import transaction
 
 from orders import services
-from orders.api.common import SYSTEM_ACTOR
+from orders.actors import SYSTEM_ACTOR
 from orders.errors import InvalidStatusTransition
 from orders.models import WebhookDelivery, WebhookEvent
-from orders.outbox import record_order_events
+from orders.webhooks.outbox import record_order_events
 from orders.statuses import OrderStatus
 from tests.factories import make_order
 from tests.orders.webhooks.conftest import make_endpoint

@@ -8,7 +8,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from orders import services
-from orders.api.common import SYSTEM_ACTOR
+from orders.actors import SYSTEM_ACTOR
 from orders.models import WebhookDelivery, WebhookEvent
 from orders.statuses import OrderStatus
 from orders.webhooks import attempt_delivery, sweep_due_deliveries

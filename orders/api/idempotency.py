@@ -9,7 +9,7 @@ Use it directly under the router decorator of a write operation:
         ...
         return 201, ok(data)        # or a dict (200), or an HttpResponse (kept as is, e.g. 204)
 
-The wrapped operation always answers with an `HttpResponse` (rendered by `orders.api.dumps`), so the
+The wrapped operation always answers with an `HttpResponse` (rendered by `orders.encoding.dumps`), so the
 stored bytes are exactly what the first caller got. Without the header nothing is stored.
 
 How a key is handled:
@@ -37,7 +37,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from orders import errors
+from orders.encoding import dumps
 from orders.errors import FieldError
+from orders.middleware import api_error_response
 from orders.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -67,16 +69,8 @@ def request_fingerprint(request: HttpRequest) -> str:
 def _render(result) -> HttpResponse:
     if isinstance(result, HttpResponse):
         return result
-    from orders.api import dumps
-
     status, data = result if isinstance(result, tuple) else (200, result)
     return HttpResponse(dumps(data), status=status, content_type="application/json")
-
-
-def _error_response(request: HttpRequest, exc: errors.ApiError) -> HttpResponse:
-    from orders.api import on_api_error
-
-    return on_api_error(request, exc)
 
 
 def _is_stored(response: HttpResponse) -> bool:
@@ -176,7 +170,7 @@ def _run(view: Callable, request: HttpRequest, args, kwargs) -> HttpResponse:
     try:
         return _render(view(request, *args, **kwargs))
     except errors.ApiError as exc:
-        return _error_response(request, exc)
+        return api_error_response(exc)
 
 
 def prune(*, older_than: timedelta = TTL) -> int:

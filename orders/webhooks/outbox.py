@@ -11,48 +11,16 @@ import secrets
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from orders.actors import Actor
 from orders.models import Order, WebhookDelivery, WebhookEndpoint, WebhookEvent
-
-if TYPE_CHECKING:
-    from orders.api.common import Actor
-
-
-def iso(value: datetime | None) -> str | None:
-    # Imported late: orders.api imports this module (for the event catalogue) while it initialises.
-    from orders.api.common import iso as api_iso
-
-    return api_iso(value)
-
-
-# A status change fires `order.status_updated` plus the per-status event when the catalogue has one.
-PER_STATUS_EVENTS = {
-    "confirmed": "order.confirmed",
-    "shipped": "order.shipped",
-    "partially_shipped": "order.partially_shipped",
-    "delivered": "order.delivered",
-    "partially_delivered": "order.partially_delivered",
-    "cancelled": "order.cancelled",
-    "refunded": "order.refunded",
-}
-TEST_EVENT = "webhook.test"
-# The catalogue of spec §4: what an endpoint may subscribe to.
-EVENT_TYPES = (
-    "order.created",
-    "order.status_updated",
-    "order.confirmed",
-    "order.shipped",
-    "order.partially_shipped",
-    "order.delivered",
-    "order.partially_delivered",
-    "order.cancelled",
-    "order.refunded",
-    TEST_EVENT,
-)
+from orders.timestamps import iso
+from orders.webhooks import events
+from orders.webhooks.delivery import enqueue_event_deliveries
 
 
 def new_event_id() -> str:
@@ -109,42 +77,21 @@ def record_event(
         WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now) for endpoint in endpoints
     )
     if endpoints and dispatch:
-        transaction.on_commit(lambda: _dispatch(event.id))
+        transaction.on_commit(lambda: enqueue_event_deliveries(event.id))
     return event
-
-
-def _dispatch(event_id: str) -> None:
-    from orders.webhooks import enqueue_event_deliveries
-
-    enqueue_event_deliveries(event_id)
-
-
-def _event_types(*, change: str, status: str, previous_status: str | None) -> list[str]:
-    if change == "created":
-        return ["order.created"]
-    # A failed refund ("refund_failed") gives the money back: it is announced only through the status
-    # change it may cause (refunded → delivered), never as another `order.refunded`.
-    if change in {"status", "cancel", "refund", "refund_failed"} and previous_status != status:
-        types = ["order.status_updated"]
-        if status in PER_STATUS_EVENTS:
-            types.append(PER_STATUS_EVENTS[status])
-        return types
-    if change == "refund":  # a refund that leaves the status as it is
-        return ["order.refunded"]
-    return []  # link / metadata: not in the catalogue
 
 
 def record_order_events(
     *,
     order: Order,
     change: str,
-    actor: "Actor",
+    actor: Actor,
     previous_status: str | None = None,
     reason: str = "",
     extra: dict | None = None,
 ) -> list[WebhookEvent]:
-    """The events of one order change (spec §4). `change` is the history kind: created, status, cancel,
-    refund, link or metadata (link/metadata fire no event of the catalogue).
+    """The events of one order change (spec §4), as the registry (orders/webhooks/events.py) says. `change`
+    is the history kind: created, status, cancel, refund, refund_failed, link or metadata.
 
     Call inside the change's transaction, after the order row is saved. `data.source` names the actor so
     a receiver can skip its own changes; `extra` adds keys to `data` (e.g. the refund).
@@ -166,24 +113,15 @@ def record_order_events(
         "source": actor.as_source(),
         **(extra or {}),
     }
-    events = []
-    for event_type in _event_types(change=change, status=order.status, previous_status=previous_status):
-        data = dict(base)
-        if event_type == "order.status_updated":
-            data.update(
-                previousStatus=previous_status,
-                newStatus=order.status,
-                statusUpdatedAt=occurred_at,
-                statusChangeReason=reason or None,
-            )
-        elif event_type == "order.shipped":
-            meta = order.metadata or {}
-            data["trackingInfo"] = {
-                "trackingNumber": meta.get("trackingNumber"),
-                "carrier": meta.get("carrier"),
-                "trackingUrl": meta.get("trackingUrl"),
-            }
-        elif event_type in {"order.cancelled", "order.refunded"} and reason:
-            data["reason"] = reason
-        events.append(record_event(order=order, store_id=order.store_id, event_type=event_type, data=data))
-    return events
+    change_seen = events.OrderChange(
+        order=order, change=change, previous_status=previous_status, reason=reason, occurred_at=occurred_at
+    )
+    return [
+        record_event(
+            order=order,
+            store_id=order.store_id,
+            event_type=event_type.name,
+            data={**base, **event_type.payload(change_seen)},
+        )
+        for event_type in events.fired_by(change_seen)
+    ]

@@ -1,0 +1,336 @@
+"""Orders created from an external platform (spec §3.8): validation, idempotent import, stock."""
+
+import contextlib
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from orders import errors
+from orders.actors import Actor
+from orders.errors import FieldError
+from orders.models import ZERO, Customer, HistoryEntry, LineItem, Order, Store, Variant
+from orders.services.common import CENT, record_history
+from orders.services.metadata import merge_metadata, validate_metadata
+from orders.statuses import STATUSES_CREATABLE_FROM_PLATFORM, OrderStatus, PaymentStatus, parse_status
+from orders.webhooks import outbox
+
+MAX_ITEMS = 250
+
+
+@dataclass(frozen=True)
+class ItemInput:
+    external_product_id: str
+    external_variant_id: str
+    quantity: int
+    price: Decimal
+    name: str | None = None
+    sku: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerInfo:
+    email: str
+    phone_number: str = ""
+    first_name: str = ""
+    last_name: str = ""
+
+
+@dataclass(frozen=True)
+class PlatformOrderInput:
+    """A create-from-platform request, already shape-checked by the API schema."""
+
+    items: list[ItemInput]
+    total: Decimal
+    external_order_id: str | None = None
+    platform_name: str = ""
+    customer_id: str | None = None
+    customer_info: CustomerInfo | None = None
+    subtotal: Decimal | None = None
+    tax: Decimal = ZERO
+    shipping: Decimal = ZERO
+    discount: Decimal = ZERO
+    currency: str | None = None
+    status: str = OrderStatus.CONFIRMED
+    shipping_address: dict | None = None
+    billing_address: dict | None = None
+    payment_method: str = ""
+    payment_transaction_id: str = ""
+    metadata: dict | None = None
+    placed_at: datetime | None = None
+    notes: str = ""
+
+
+def order_create_from_platform(*, store: Store, data: PlatformOrderInput, actor: Actor) -> tuple[Order, bool]:
+    """Create an order imported from a platform; returns (order, created).
+
+    Idempotent on (store, externalOrderId): the same content again returns the existing order with
+    created=False and writes nothing; different content raises ExternalOrderIdExists. Fifty identical
+    concurrent requests create one order: the store row lock serialises creates of one store (it also
+    hands out the sequential order number) and the partial unique constraint is the last line.
+    Raises ValidationFailed, VariantNotFound, CustomerNotFound, InsufficientInventory, ExternalOrderIdExists.
+    """
+    status, currency, subtotal, metadata = _validate_platform_order(store, data)
+    fingerprint = _fingerprint(data, currency)
+    if data.external_order_id:
+        existing = _existing_import(store, data.external_order_id, fingerprint)
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            return _create_locked(
+                store,
+                data,
+                status=status,
+                currency=currency,
+                subtotal=subtotal,
+                metadata=metadata,
+                fingerprint=fingerprint,
+                actor=actor,
+            )
+    except IntegrityError:
+        # Lost a race on (store, externalOrderId) that the store lock did not cover (e.g. a concurrent
+        # link of another order to this ID). The transaction is rolled back; answer from the winner.
+        if data.external_order_id:
+            existing = _existing_import(store, data.external_order_id, fingerprint)
+            if existing is not None:
+                return existing, False
+        raise
+
+
+def _existing_import(store: Store, external_order_id: str, fingerprint: str) -> Order | None:
+    existing = Order.objects.filter(store=store, external_id=external_order_id).first()
+    if existing is None:
+        return None
+    if existing.import_fingerprint != fingerprint:
+        raise errors.ExternalOrderIdExists(
+            f"Order {existing.display_number} already has externalOrderId '{external_order_id}' with different "
+            "content. Use a new externalOrderId, or resend exactly the original request."
+        )
+    return existing
+
+
+def _validate_platform_order(
+    store: Store, data: PlatformOrderInput
+) -> tuple[OrderStatus, str, Decimal, dict]:
+    problems: list[FieldError] = []
+    status = parse_status(data.status or "")
+    if status not in STATUSES_CREATABLE_FROM_PLATFORM:
+        problems.append(FieldError("status", "An imported order starts as 'pending' or 'confirmed'."))
+    if bool(data.customer_id) == (data.customer_info is not None):
+        problems.append(FieldError("customerId", "Give either customerId or customerInfo (exactly one)."))
+    if data.customer_info is not None:
+        try:
+            validate_email(data.customer_info.email.strip())
+        except DjangoValidationError:
+            problems.append(FieldError("customerInfo.email", "Enter a valid email address."))
+    if not 1 <= len(data.items) <= MAX_ITEMS:
+        problems.append(FieldError("items", f"Give 1–{MAX_ITEMS} items."))
+    money_fields = {
+        "tax": data.tax,
+        "shipping": data.shipping,
+        "discount": data.discount,
+        "total": data.total,
+    }
+    if data.subtotal is not None:
+        money_fields["subtotal"] = data.subtotal
+    for i, item in enumerate(data.items):
+        money_fields[f"items[{i}].price"] = item.price
+        if item.quantity < 1:
+            problems.append(FieldError(f"items[{i}].quantity", "Must be at least 1."))
+    for name, value in money_fields.items():
+        if value < ZERO or value != value.quantize(CENT):
+            problems.append(FieldError(name, "Must be an amount ≥ 0 with at most 2 decimals."))
+    currency = (data.currency or store.currency).strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        problems.append(FieldError("currency", "Use a 3-letter ISO 4217 code such as USD."))
+    if problems:
+        raise errors.ValidationFailed(
+            f"Invalid value for: {', '.join(p.field for p in problems)}.", errors=problems
+        )
+    subtotal = sum((item.price * item.quantity for item in data.items), ZERO).quantize(CENT)
+    if data.subtotal is not None and data.subtotal != subtotal:
+        problems.append(FieldError("subtotal", f"Expected {subtotal} (the sum of quantity × price)."))
+    expected_total = (subtotal + data.tax + data.shipping - data.discount).quantize(CENT)
+    if data.total != expected_total:
+        problems.append(
+            FieldError(
+                "total",
+                f"Expected {expected_total} = subtotal {subtotal} + tax {data.tax} + shipping {data.shipping} "
+                f"− discount {data.discount}; got {data.total}.",
+            )
+        )
+    if problems:
+        raise errors.ValidationFailed(
+            f"Invalid value for: {', '.join(p.field for p in problems)}.", errors=problems
+        )
+    metadata = merge_metadata({}, validate_metadata(data.metadata)) if data.metadata else {}
+    return OrderStatus(str(status)), currency, subtotal, metadata
+
+
+def _fingerprint(data: PlatformOrderInput, currency: str) -> str:
+    """SHA-256 of what makes two imports "the same order": items, total, currency and customer."""
+    customer = data.customer_id or (data.customer_info.email.strip().lower() if data.customer_info else "")
+    items = sorted(
+        [i.external_product_id, i.external_variant_id, i.quantity, str(i.price.quantize(CENT))]
+        for i in data.items
+    )
+    normalised = {
+        "items": items,
+        "total": str(data.total.quantize(CENT)),
+        "currency": currency,
+        "customer": customer,
+    }
+    return hashlib.sha256(json.dumps(normalised, sort_keys=True).encode()).hexdigest()
+
+
+def _create_locked(
+    store: Store,
+    data: PlatformOrderInput,
+    *,
+    status: OrderStatus,
+    currency: str,
+    subtotal: Decimal,
+    metadata: dict,
+    fingerprint: str,
+    actor: Actor,
+) -> tuple[Order, bool]:
+    locked_store = Store.objects.select_for_update().get(pk=store.pk)
+    if data.external_order_id:
+        # Under the store lock every earlier create of this store has committed: this sees the winner.
+        existing = _existing_import(store, data.external_order_id, fingerprint)
+        if existing is not None:
+            return existing, False
+    customer = _resolve_customer(store, data)
+    variants = _lock_and_take_inventory(store, data.items)
+    now = timezone.now()
+    placed_at = data.placed_at
+    if placed_at is not None and timezone.is_naive(placed_at):
+        placed_at = placed_at.replace(tzinfo=UTC)
+    created_at = placed_at or now
+    locked_store.last_order_number += 1
+    Store.objects.filter(pk=store.pk).update(last_order_number=locked_store.last_order_number)
+    order = Order.objects.create(
+        store=store,
+        order_number=locked_store.last_order_number,
+        external_id=data.external_order_id or None,
+        platform_name=(data.platform_name or "").strip(),
+        status=status,
+        payment_status=PaymentStatus.PAID if status == OrderStatus.CONFIRMED else PaymentStatus.UNPAID,
+        paid_at=created_at if status == OrderStatus.CONFIRMED else None,
+        customer=customer,
+        customer_email=customer.email,
+        customer_name=customer.full_name,
+        item_count=sum(item.quantity for item in data.items),
+        subtotal=subtotal,
+        tax=data.tax,
+        shipping=data.shipping,
+        discount=data.discount,
+        total=data.total,
+        currency=currency,
+        shipping_address=data.shipping_address,
+        billing_address=data.billing_address,
+        payment_method=data.payment_method,
+        payment_transaction_id=data.payment_transaction_id,
+        metadata=metadata,
+        notes=data.notes,
+        import_fingerprint=fingerprint if data.external_order_id else "",
+        created_at=created_at,
+        updated_at=now,
+    )
+    LineItem.objects.bulk_create(
+        LineItem(
+            order=order,
+            product=variants[item.external_variant_id].product,
+            variant=variants[item.external_variant_id],
+            external_product_id=item.external_product_id,
+            external_variant_id=item.external_variant_id,
+            name=(item.name or "").strip() or variants[item.external_variant_id].product.name,
+            sku=(item.sku or "").strip() or variants[item.external_variant_id].sku,
+            quantity=item.quantity,
+            price=item.price,
+            subtotal=(item.price * item.quantity).quantize(CENT),
+            position=position,
+        )
+        for position, item in enumerate(data.items)
+    )
+    record_history(order, kind=HistoryEntry.Kind.CREATED, from_status=None, actor=actor)
+    outbox.record_order_events(order=order, change="created", actor=actor)
+    return order, True
+
+
+def _resolve_customer(store: Store, data: PlatformOrderInput) -> Customer:
+    if data.customer_id:
+        customer = None
+        with contextlib.suppress(DjangoValidationError, ValueError):  # not a UUID: no such customer
+            customer = Customer.objects.filter(store=store, pk=data.customer_id).first()
+        if customer is None:
+            raise errors.CustomerNotFound(
+                f"No customer with id '{data.customer_id}' in this store. Send customerInfo to create one."
+            )
+        return customer
+    info = data.customer_info
+    if info is None:  # unreachable: validation requires exactly one of customerId / customerInfo
+        raise errors.ValidationFailed(errors=[FieldError("customerInfo", "Give customerId or customerInfo.")])
+    # get_or_create on the (store, email) unique constraint: a concurrent insert of the same customer
+    # fails the constraint inside get_or_create's savepoint, which then reads the winner's row.
+    customer, _ = Customer.objects.get_or_create(
+        store=store,
+        email=info.email.strip().lower(),
+        defaults={
+            "phone_number": (info.phone_number or "").strip(),
+            "first_name": (info.first_name or "").strip(),
+            "last_name": (info.last_name or "").strip(),
+        },
+    )
+    return customer
+
+
+def _lock_and_take_inventory(store: Store, items: list[ItemInput]) -> dict[str, Variant]:
+    """Lock the items' variants (in id order, so concurrent imports cannot deadlock), check that each
+    belongs to the named product, check tracked stock and decrement it. Returns variants by external ID."""
+    wanted = {item.external_variant_id for item in items}
+    variants = {
+        v.external_id: v
+        for v in Variant.objects.select_for_update()
+        .select_related("product")
+        .filter(store=store, external_id__in=wanted)
+        .order_by("id")
+    }
+    needed: dict[str, int] = defaultdict(int)
+    for i, item in enumerate(items):
+        variant = variants.get(item.external_variant_id)
+        if variant is None or variant.product.external_id != item.external_product_id:
+            raise errors.VariantNotFound(
+                f"items[{i}]: no variant '{item.external_variant_id}' of product '{item.external_product_id}' "
+                "in this store. Sync the product first (POST /api/v1/sdk/products/sync).",
+                errors=[FieldError(f"items[{i}].externalVariantId", "Unknown variant for this product.")],
+            )
+        needed[item.external_variant_id] += item.quantity
+    short = [
+        FieldError(
+            f"items[{next(i for i, it in enumerate(items) if it.external_variant_id == ext)}].quantity",
+            f"Only {variants[ext].inventory_quantity} of '{variants[ext].sku or ext}' in stock; {qty} requested.",
+        )
+        for ext, qty in needed.items()
+        if variants[ext].track_inventory and variants[ext].inventory_quantity < qty
+    ]
+    if short:
+        raise errors.InsufficientInventory(
+            "Not enough stock for: " + "; ".join(e.message for e in short), errors=short
+        )
+    for ext in sorted(needed, key=lambda e: str(variants[e].id)):
+        variant = variants[ext]
+        if variant.track_inventory:
+            Variant.objects.filter(pk=variant.pk).update(
+                inventory_quantity=F("inventory_quantity") - needed[ext]
+            )
+    return variants
