@@ -27,29 +27,42 @@ class GatewayResult:
 class PaymentGateway(Protocol):
     """Carries out a refund. Called outside any order lock by the background task.
 
-    `refund.id` is stable across retries of the task: adapters pass it to the provider as the
-    provider's own idempotency key, so a retried task never pays out twice.
+    `idempotency_key` is the refund's id, stable across every retry of the task and every recovery by
+    the sweep: adapters pass it to the provider as the provider's own idempotency key, so a refund is
+    paid out at most once even when a worker dies after the provider acted and before we recorded it.
     """
 
     name: str
 
-    def refund(self, refund: Refund) -> GatewayResult: ...
+    def refund(self, refund: Refund, *, idempotency_key: str) -> GatewayResult: ...
 
 
 @dataclass
 class RecordingGateway:
-    """Records every call (process-local) and succeeds. Tests read `calls` to count provider calls."""
+    """Records every call (process-local) and succeeds, honouring the idempotency key as a provider
+    does: a second call with a key it has seen pays nothing and answers as the first time. Tests read
+    `calls` (every call) and `payouts` (money actually moved, one per key)."""
 
     name: str = "recording"
     calls: list[dict] = field(default_factory=list)
+    payouts: dict[str, GatewayResult] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def refund(self, refund: Refund) -> GatewayResult:
+    def refund(self, refund: Refund, *, idempotency_key: str) -> GatewayResult:
         with self._lock:
             self.calls.append(
-                {"refund_id": str(refund.id), "order_id": str(refund.order_id), "amount": refund.amount}
+                {
+                    "refund_id": str(refund.id),
+                    "order_id": str(refund.order_id),
+                    "amount": refund.amount,
+                    "idempotency_key": idempotency_key,
+                }
             )
-        return GatewayResult(succeeded=True, reference=f"rec_{refund.id.hex}")
+            if idempotency_key not in self.payouts:
+                self.payouts[idempotency_key] = GatewayResult(
+                    succeeded=True, reference=f"rec_{refund.id.hex}"
+                )
+            return self.payouts[idempotency_key]
 
 
 _instances: dict[str, PaymentGateway] = {}

@@ -12,17 +12,23 @@ Use it directly under the router decorator of a write operation:
 The wrapped operation always answers with an `HttpResponse` (rendered by `orders.encoding.dumps`), so the
 stored bytes are exactly what the first caller got. Without the header nothing is stored.
 
-How a key is handled:
-- The first request inserts an in-flight row (no response yet) in its own committed transaction, so a
-  concurrent duplicate sees it at once → 409 `IDEMPOTENCY_KEY_IN_USE`.
-- When the operation finishes, its status, body and the headers in `STORED_HEADERS` are saved; a retry
-  with the same method, path and JSON body gets them back with `Idempotent-Replayed: true`.
-- The same key with another method, path or body → 422 `IDEMPOTENCY_KEY_REUSED`.
-- Not stored (the row is deleted, so the client can fix the request and retry with the same key): failures
-  of request validation (400 VALIDATION_ERROR / INVALID_REQUEST / INVALID_STATUS), 404 (nothing was
-  executed), and unexpected errors (the operation's transaction rolled back, so a retry is safe).
-  Business outcomes — success and rule refusals such as 409 or 400 INVALID_REFUND_AMOUNT — are stored.
+How a key is handled — exactly once, whatever fails:
+- The first request inserts the key's row (no answer yet) in its own committed transaction, then runs
+  the operation in ONE transaction that holds that row's lock and, before committing, stores the answer
+  in it. The effect and the stored answer therefore commit together or not at all: a retry either
+  replays the answer (with `Idempotent-Replayed: true`) or runs the operation — never twice.
+- A concurrent duplicate finds the row locked (`FOR UPDATE NOWAIT`) → 409 `IDEMPOTENCY_KEY_IN_USE`.
+  A row with no answer and no lock belongs to a request that failed or died (its transaction rolled
+  back, the database released its lock): the next request with the key takes it over at once. (SQLite
+  has no row locks; its IMMEDIATE transactions make a duplicate wait for the first one instead.)
+- The same key with another method, path or body than a stored answer → 422 `IDEMPOTENCY_KEY_REUSED`.
+- Not stored (the row is deleted in the same transaction, so the client can fix the request and retry
+  with the same key): failures of request validation (400 VALIDATION_ERROR / INVALID_REQUEST /
+  INVALID_STATUS) and 404 (nothing was executed). Unexpected errors roll everything back. Business
+  outcomes — success and rule refusals such as 409 or 400 INVALID_REFUND_AMOUNT — are stored.
 - Rows older than `TTL` are ignored (the key counts as new) and removed by `manage.py prune_idempotency`.
+- Work scheduled with `transaction.on_commit` (refund tasks, webhook dispatch) runs after the answer is
+  stored; those hooks are `robust`, and the sweeps recover what they failed to queue.
 """
 
 import contextlib
@@ -32,7 +38,7 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -46,9 +52,6 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 TTL = timedelta(hours=24)
-# A claim whose request never finished (its process died) is abandoned after this: no request lives
-# that long (gunicorn's worker timeout is 120 s), so a retry may then run instead of getting 409 for 24 h.
-IN_FLIGHT_LEASE = timedelta(minutes=5)
 STORED_HEADERS = ("Content-Type", "Location", REPLAYED_HEADER)
 # Error codes that mean "the request itself was invalid": nothing ran, the client may fix it and retry.
 NOT_STORED_CODES = frozenset({"VALIDATION_ERROR", "INVALID_REQUEST", "INVALID_STATUS"})
@@ -93,40 +96,82 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
     return response
 
 
-def _claim(request: HttpRequest, store_id, key: str, fingerprint: str) -> IdempotencyRecord | HttpResponse:
-    """Insert the in-flight row, or answer from the row another request made (replay, 409 or 422)."""
-    for _ in range(2):
+class _RowVanished(Exception):
+    """The key's row was removed between insert and lock (pruned, or released by a failed request)."""
+
+
+def _insert_row(request: HttpRequest, store_id, key: str, fingerprint: str) -> None:
+    """Make sure the key has a row, committed before the operation starts (a savepoint when the caller
+    is already in a transaction), so that a concurrent duplicate has a row to find locked."""
+    with contextlib.suppress(IntegrityError), transaction.atomic():
+        IdempotencyRecord.objects.create(
+            store_id=store_id,
+            key=key,
+            method=request.method or "",
+            path=request.path[:500],
+            request_fingerprint=fingerprint,
+        )
+
+
+def _lock_row(store_id, key: str) -> IdempotencyRecord:
+    try:
+        record = (
+            IdempotencyRecord.objects.select_for_update(nowait=True)
+            .filter(store_id=store_id, key=key)
+            .first()
+        )
+    except OperationalError:
+        # PostgreSQL: the row is locked by the request that is running it now (SQLite: the database
+        # stayed locked past its timeout). Either way the first request is still at work.
+        raise errors.IdempotencyKeyInUse() from None
+    if record is None:
+        raise _RowVanished
+    return record
+
+
+def _take_over(record: IdempotencyRecord, request: HttpRequest, fingerprint: str) -> None:
+    """The row holds no live answer: make it this request's claim (fresh lifetime, this request)."""
+    record.method = request.method or ""
+    record.path = request.path[:500]
+    record.request_fingerprint = fingerprint
+    record.response_status = None
+    record.response_body = None
+    record.response_headers = {}
+    record.created_at = timezone.now()
+    record.save()
+
+
+def _run_once(view: Callable, request: HttpRequest, args, kwargs, *, store_id, key: str) -> HttpResponse:
+    fingerprint = request_fingerprint(request)
+    for _ in range(3):
+        _insert_row(request, store_id, key, fingerprint)
         try:
-            # Its own transaction (a savepoint if the caller is already in one): committed before the
-            # operation starts, so a concurrent duplicate finds it.
             with transaction.atomic():
-                return IdempotencyRecord.objects.create(
-                    store_id=store_id,
-                    key=key,
-                    method=request.method or "",
-                    path=request.path[:500],
-                    request_fingerprint=fingerprint,
-                )
-        except IntegrityError:
-            existing = IdempotencyRecord.objects.filter(store_id=store_id, key=key).first()
-        if existing is None:
-            continue  # removed in between (pruned or a failed first request): try to claim again
-        if existing.created_at < timezone.now() - TTL:
-            # Expired: the key counts as new. Delete only that old row (a concurrent retry may have
-            # already replaced it) and claim again.
-            IdempotencyRecord.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
+                record = _lock_row(store_id, key)
+                live = record.created_at >= timezone.now() - TTL
+                if live and record.response_status is not None:
+                    if record.request_fingerprint != fingerprint:
+                        raise errors.IdempotencyKeyReused(
+                            f"The Idempotency-Key '{key}' was used for a different request ({record.method} "
+                            f"{record.path} with another body). Use a new key for a new request."
+                        )
+                    return _replay(record)
+                # No live answer: a new key, an expired one, or the claim of a request that failed or died.
+                if not (live and record.request_fingerprint == fingerprint and record.response_status is None):
+                    _take_over(record, request, fingerprint)
+                response = _run(view, request, args, kwargs)
+                if _is_stored(response):
+                    record.response_status = response.status_code
+                    record.response_body = response.content
+                    record.response_headers = {
+                        name: response[name] for name in STORED_HEADERS if response.has_header(name)
+                    }
+                    record.save(update_fields=["response_status", "response_body", "response_headers"])
+                else:
+                    record.delete()
+                return response
+        except _RowVanished:
             continue
-        if existing.request_fingerprint != fingerprint:
-            raise errors.IdempotencyKeyReused(
-                f"The Idempotency-Key '{key}' was used for a different request ({existing.method} "
-                f"{existing.path} with another body). Use a new key for a new request."
-            )
-        if existing.response_status is None:
-            if existing.created_at < timezone.now() - IN_FLIGHT_LEASE:
-                IdempotencyRecord.objects.filter(pk=existing.pk, response_status=None).delete()
-                continue
-            raise errors.IdempotencyKeyInUse()
-        return _replay(existing)
     raise errors.IdempotencyKeyInUse()
 
 
@@ -144,24 +189,7 @@ def idempotent(view: Callable) -> Callable:
                 errors=[FieldError(HEADER, f"Use 1–{MAX_KEY_LENGTH} characters, e.g. a UUID.")],
             )
         store_id = request.auth.store_id  # type: ignore[attr-defined]
-        claimed = _claim(request, store_id, key, request_fingerprint(request))
-        if isinstance(claimed, HttpResponse):
-            return claimed
-        record = claimed
-        try:
-            response = _run(view, request, args, kwargs)
-        except BaseException:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
-            raise
-        if not _is_stored(response):
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
-            return response
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            response_status=response.status_code,
-            response_body=response.content,
-            response_headers={name: response[name] for name in STORED_HEADERS if response.has_header(name)},
-        )
-        return response
+        return _run_once(view, request, args, kwargs, store_id=store_id, key=key)
 
     return wrapper
 

@@ -145,7 +145,7 @@ def cancel_locked(
     )
     if notify_customer:
         order_id = order.id
-        transaction.on_commit(lambda: send_email("send_order_cancelled", order_id))
+        transaction.on_commit(lambda: send_email("send_order_cancelled", order_id), robust=True)
 
 
 def _restore_inventory(order: Order) -> None:

@@ -105,9 +105,9 @@ def refund_locked(
         extra={"refund": {"id": str(refund.id), "amount": str(amount), "reason": reason or None}},
     )
     refund_id = refund.id
-    transaction.on_commit(lambda: _enqueue_refund(refund_id))
+    transaction.on_commit(lambda: _enqueue_refund(refund_id), robust=True)
     if notify_customer:
-        transaction.on_commit(lambda: send_email("send_refund_issued", refund_id))
+        transaction.on_commit(lambda: send_email("send_refund_issued", refund_id), robust=True)
     return refund
 
 
@@ -136,7 +136,7 @@ def refund_process(*, refund_id) -> Refund | None:
         refund = Refund.objects.select_for_update().filter(pk=refund_id).first()
         if refund is None or refund.status != Refund.Status.PENDING:
             return refund
-        result = gateway.refund(refund)
+        result = gateway.refund(refund, idempotency_key=str(refund.id))
         order = Order.objects.select_for_update().get(pk=refund.order_id)
         now = timezone.now()
         refund.processed_at = now

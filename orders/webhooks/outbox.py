@@ -77,7 +77,7 @@ def record_event(
         WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now) for endpoint in endpoints
     )
     if endpoints and dispatch:
-        transaction.on_commit(lambda: enqueue_event_deliveries(event.id))
+        transaction.on_commit(lambda: enqueue_event_deliveries(event.id), robust=True)
     return event
 
 

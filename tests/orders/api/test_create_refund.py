@@ -18,7 +18,7 @@ def url(ref) -> str:
 class FailingGateway:
     name = "failing"
 
-    def refund(self, refund):
+    def refund(self, refund, *, idempotency_key):
         return GatewayResult(succeeded=False, failure_reason="Card expired")
 
 
