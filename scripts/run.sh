@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make run` (after migrate): demo data on first run, then the web server, the task worker and the webhook
-# sweep together, until Ctrl-C. Re-running keeps the data and starts in seconds.
+# `make run` (after migrate): demo data on first run, then the web server, a task worker per queue and the
+# recovery sweep together, each restarted if it dies, until Ctrl-C. Re-running keeps the data and starts in seconds.
 #   PORT (default 8000), WEB_THREADS (default 4)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +48,7 @@ stop() {
     stopping=1
     trap - INT TERM
     echo
-    echo "Stopping (web server, task worker, webhook sweep)…"
+    echo "Stopping (web server, task workers, recovery sweep)…"
     for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
     # Give them 10 s to finish in-flight requests and tasks, then make sure.
     for _ in $(seq 50); do
@@ -64,18 +64,27 @@ trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap stop EXIT
 
-start .venv/bin/gunicorn config.wsgi --bind "127.0.0.1:$PORT" --workers 1 --threads "${WEB_THREADS:-4}" \
-    --worker-class gthread --access-logfile - --graceful-timeout 5 --timeout 120
-start $PY manage.py db_worker
-# Re-enqueues webhook deliveries whose task was lost (orders/management/commands/webhook_sweep.py).
-if [ -f orders/management/commands/webhook_sweep.py ]; then
-    start $PY manage.py webhook_sweep --loop
-fi
+# Each process is kept running: one that dies (a crash, a dropped database connection it could not
+# survive, a kill -9) is started again after a pause, so refunds and webhooks keep moving.
+keep_running() {
+    local name=$1; shift
+    while :; do
+        "$@" && code=0 || code=$?
+        echo "$name exited (code $code); starting it again in 2 s." >&2
+        sleep 2
+    done
+}
+start keep_running "web server" .venv/bin/gunicorn config.wsgi --bind "127.0.0.1:$PORT" --workers 1 \
+    --threads "${WEB_THREADS:-4}" --worker-class gthread --access-logfile - --graceful-timeout 5 --timeout 120
+# One worker per queue: a burst of webhook deliveries never holds a refund back.
+start keep_running "refund worker" $PY manage.py db_worker --queue-name refunds,default
+start keep_running "webhook worker" $PY manage.py db_worker --queue-name webhooks
+# Queues again the deliveries and refunds whose task was lost (orders/management/commands/recovery_sweep.py).
+start keep_running "recovery sweep" $PY manage.py recovery_sweep --loop
 
 # Wait until the server answers (or died), then show where everything is.
 for _ in $(seq 100); do
     curl -s -o /dev/null "$BASE/api/v1/orders/statuses" && break  # any answer (401) means it is up
-    kill -0 "${pids[0]}" 2>/dev/null || { echo "The web server did not start; see the messages above." >&2; exit 1; }
     sleep 0.2
 done
 
@@ -106,6 +115,5 @@ $keys
 
 BANNER
 
-# Stop everything as soon as one of them exits on its own.
-wait -n "${pids[@]}" || true
-echo "A process exited; stopping the others." >&2
+# Until Ctrl-C (or TERM): the supervisors above never return on their own.
+wait "${pids[@]}" || true

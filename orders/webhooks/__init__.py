@@ -8,8 +8,15 @@ records delivery outcomes.
 from orders.webhooks.delivery import (
     attempt_delivery,
     deliver_webhook,
+    enqueue_delivery,
     enqueue_event_deliveries,
     sweep_due_deliveries,
 )
 
-__all__ = ["attempt_delivery", "deliver_webhook", "enqueue_event_deliveries", "sweep_due_deliveries"]
+__all__ = [
+    "attempt_delivery",
+    "deliver_webhook",
+    "enqueue_delivery",
+    "enqueue_event_deliveries",
+    "sweep_due_deliveries",
+]

@@ -1,9 +1,11 @@
 """The delivery worker on the real django-tasks-db backend, run in-process (as `manage.py db_worker`)."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
@@ -11,17 +13,19 @@ from orders import services
 from orders.actors import SYSTEM_ACTOR
 from orders.models import WebhookDelivery, WebhookEvent
 from orders.statuses import OrderStatus
-from orders.webhooks import attempt_delivery, sweep_due_deliveries
+from orders.webhooks import attempt_delivery, enqueue_delivery, sweep_due_deliveries
 from tests.factories import make_order
 from tests.orders.webhooks.conftest import make_endpoint
 
-DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+DB_TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "refunds", "webhooks"]}
+}
 ORDERS = 100
 
 
 def _run_worker(worker_id: str) -> None:
     Worker(
-        queue_names=["default"],
+        queue_names=["webhooks"],
         interval=0,
         batch=True,
         backend_name="default",
@@ -96,12 +100,46 @@ def test_lost_tasks_are_found_by_the_sweep(busy_store, receiver, settings):
     _assert_each_delivered_once(receiver)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_leaves_tasks_that_are_only_late_alone(busy_store, receiver, settings):
+    # given: 200 deliveries due for a while, their tasks still queued behind a stopped worker
+    settings.WEBHOOK_SWEEP_GRACE_SECONDS = 0
+    queued = DBTaskResult.objects.count()
+
+    # when the sweep runs again and again
+    swept = [sweep_due_deliveries() for _ in range(3)]
+
+    # then it queues nothing more: late is not lost
+    assert swept == [0, 0, 0]
+    assert DBTaskResult.objects.count() == queued == 2 * ORDERS
+    _run_worker("w1")
+    _assert_each_delivered_once(receiver)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_left_running_by_a_dead_worker_is_queued_again_after_its_lease(busy_store, receiver, settings):
+    # given: a worker claimed every task and died (django-tasks-db leaves them "running" for ever)
+    settings.WEBHOOK_SWEEP_GRACE_SECONDS = 0
+    settings.WEBHOOK_CLAIM_LEASE_SECONDS = 60
+    DBTaskResult.objects.update(status="RUNNING", started_at=timezone.now() - timedelta(seconds=30))
+    assert sweep_due_deliveries() == 0  # within the lease: maybe still running
+
+    # when the lease has passed
+    DBTaskResult.objects.update(started_at=timezone.now() - timedelta(seconds=61))
+    swept = sweep_due_deliveries()
+    _run_worker("w1")
+
+    # then each delivery was queued once more and arrives once
+    assert swept == 2 * ORDERS
+    _assert_each_delivered_once(receiver)
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_draining_together_deliver_each_event_once(busy_store, receiver, settings):
-    # given: every delivery has two tasks in the queue (the sweep re-enqueued them all)
-    settings.WEBHOOK_SWEEP_GRACE_SECONDS = 0
-    assert sweep_due_deliveries() == 2 * ORDERS
+    # given: every delivery has two tasks in the queue (as after a crash between enqueue and record)
+    for delivery_id in WebhookDelivery.objects.values_list("id", flat=True):
+        enqueue_delivery(delivery_id)
     assert DBTaskResult.objects.count() == 4 * ORDERS
     # when: two workers drain the queue at the same time
     barrier = threading.Barrier(2)
