@@ -16,11 +16,14 @@ hammering past the limit does not consume the next requests' quota.
 Tiers (settings.RATE_LIMIT_TIERS): standard 100/min and 5,000/h with burst 150; premium 1,000/min and
 50,000/h; custom from ApiKey.custom_limit_per_minute/hour.
 
-Burst — our reading of "100/min, burst 150": the sustained rate is 100 a minute, but capacity left
-unused in the previous minute carries over into the current one, up to the burst. A key that was idle
-for a minute may send 150 requests at once; one that used 80 last minute may send 120 now; one that used
-100 or more gets 100. Any two consecutive minute windows therefore total at most 200 (= 100/min on
-average): the burst never raises the sustained rate. The hourly limit applies on top.
+Burst — our reading of "100/min, burst 150": the sustained rate is 100 a minute, and any two consecutive
+minute windows total at most 200 (= 100/min on average), while a single minute may reach the burst. So
+a minute allows 200 minus what the previous minute used, capped at 150: a key that was idle may send 150
+at once; one that used 80 last minute may send 120 now; one that used 100 gets 100; one that used 150
+gets 50. The burst never raises the sustained rate. The hourly limit applies on top.
+
+Degrade, don't fall over: when the shared cache (Redis) cannot be reached, the counters fall back to
+the database's for that request (exact as well), and the outage is logged — the API keeps answering.
 
 Headers: `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix seconds) describe the
 window that binds first (normally the minute; the hour when less is left of it). A 429 adds
@@ -28,6 +31,7 @@ window that binds first (normally the minute; the hour when less is left of it).
 """
 
 import contextlib
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -39,6 +43,8 @@ from django.db.models import F
 
 from orders import errors
 from orders.models import ApiKey, RateLimitCounter
+
+logger = logging.getLogger("orders.ratelimit")
 
 MINUTE = 60
 HOUR = 3600
@@ -171,6 +177,25 @@ def counters() -> DatabaseCounters | CacheCounters:
 # ---- the check --------------------------------------------------------------------------------------
 
 
+def _minute_limit(limits: Limits, previous_minute_count: int) -> int:
+    """This minute's allowance: two consecutive minutes total at most twice the rate, one at most the burst."""
+    if limits.burst <= limits.per_minute:
+        return limits.per_minute
+    return max(0, min(limits.burst, 2 * limits.per_minute - previous_minute_count))
+
+
+_last_outage_log = 0.0
+
+
+def _log_cache_outage(exc: Exception) -> None:
+    """At most one log line a minute while the cache is down (every request would hit it)."""
+    global _last_outage_log
+    now = time.monotonic()
+    if now - _last_outage_log >= MINUTE:
+        _last_outage_log = now
+        logger.warning("Rate-limit cache unreachable (%s): counting in the database meanwhile", exc)
+
+
 def check(api_key: ApiKey, *, now: float | None = None) -> RateLimitState:
     """Count one request of this key and say whether it may proceed."""
     now = time.time() if now is None else now
@@ -178,11 +203,16 @@ def check(api_key: ApiKey, *, now: float | None = None) -> RateLimitState:
     store = counters()
     minute = int(now) // MINUTE * MINUTE
     hour = int(now) // HOUR * HOUR
-    minute_limit = limits.per_minute
-    if limits.burst > limits.per_minute:
-        unused = max(0, limits.per_minute - store.read_minute(api_key.pk, minute - MINUTE))
-        minute_limit += min(limits.burst - limits.per_minute, unused)
-    minute_count, hour_count = store.increment(api_key.pk, minute, hour)
+    try:
+        minute_limit = _minute_limit(limits, store.read_minute(api_key.pk, minute - MINUTE))
+        minute_count, hour_count = store.increment(api_key.pk, minute, hour)
+    except Exception as exc:
+        if isinstance(store, DatabaseCounters):
+            raise
+        _log_cache_outage(exc)
+        store = DatabaseCounters()
+        minute_limit = _minute_limit(limits, store.read_minute(api_key.pk, minute - MINUTE))
+        minute_count, hour_count = store.increment(api_key.pk, minute, hour)
     minute_reset, hour_reset = minute + MINUTE, hour + HOUR
 
     retry_at = None
@@ -191,7 +221,10 @@ def check(api_key: ApiKey, *, now: float | None = None) -> RateLimitState:
     if hour_count > limits.per_hour:
         retry_at = hour_reset
     if retry_at is not None:
-        store.give_back(api_key.pk, minute, hour)
+        try:
+            store.give_back(api_key.pk, minute, hour)
+        except Exception as exc:  # the cache went away in between: the request is refused all the same
+            _log_cache_outage(exc)
     minute_left = max(0, minute_limit - minute_count)
     hour_left = max(0, limits.per_hour - hour_count)
     if hour_left < minute_left or hour_count > limits.per_hour:
@@ -226,7 +259,7 @@ OPENAPI_NOTE = (
     "\n\n**Rate limits** are per API key: standard 100 requests/minute and 5,000/hour, premium 1,000/minute "
     "and 50,000/hour, or custom limits per key. *Burst*: capacity a key left unused in the previous minute "
     "carries over into the current minute up to the tier's burst (standard: 150), so an idle standard key "
-    "may send 150 requests at once while any two consecutive minutes still total at most 200. Every "
+    "may send 150 requests at once, and any two consecutive minutes total at most 200. Every "
     "authenticated response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` "
     "(Unix seconds) for the window that binds first; a refused request gets 429 `RATE_LIMIT_EXCEEDED` with "
     "`Retry-After` and `X-RateLimit-Retry-After` (seconds) and `retryAfter` in the body, and does not use "

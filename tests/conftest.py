@@ -3,17 +3,20 @@ from django.db import connection
 from django.test import Client
 
 from orders.auth import IssuedKey, api_key_create
+from tests import requirements
 from tests.factories import StoreFactory
 
 
 def pytest_collection_modifyitems(config, items):
     if connection.vendor != "postgresql":
-        skip = pytest.mark.skip(
-            reason="needs PostgreSQL (row locks and real concurrency); set DATABASE_URL to a PostgreSQL database"
+        reason = (
+            "needs PostgreSQL (row locks and real concurrency); set DATABASE_URL to a PostgreSQL database"
         )
-        for item in items:
-            if "postgres" in item.keywords:
-                item.add_marker(skip)
+        requirements.mark_missing(items, "postgres", reason)
+
+
+def pytest_runtest_setup(item):
+    requirements.fail_missing_parts(item)
 
 
 class ApiClient(Client):

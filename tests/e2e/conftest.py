@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import requirements
+
 ROOT = Path(__file__).resolve().parents[2]
 # The README's screenshots are refreshed only on request (`make screenshots`); ordinary runs write theirs
 # under var/ so a test run never dirties the working tree.
@@ -13,7 +15,7 @@ SCREENSHOTS = (
 )
 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -25,12 +27,9 @@ CHROMIUM_ARGS = [
 
 
 def pytest_collection_modifyitems(config, items):
-    if CHROMIUM.exists():
-        return
-    skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}: install it with `apt-get install chromium`")
-    for item in items:
-        if "browser" in item.keywords:
-            item.add_marker(skip)
+    if not CHROMIUM.exists():
+        reason = f"no Chromium at {CHROMIUM}: install it with `apt-get install chromium`"
+        requirements.mark_missing(items, "browser", reason)
 
 
 @pytest.fixture(scope="module", autouse=True)
