@@ -1,4 +1,5 @@
-"""Forms of the dashboard's own pages (sign-in). Order action forms arrive with issue 6."""
+"""The sign-in form, throttled. The order action forms are in action_forms.py, the webhook forms in
+webhook_forms.py and the list filters in filters.py and audit.py."""
 
 from __future__ import annotations
 

@@ -44,10 +44,6 @@ class StoreAccess:
     role: Role
 
     @property
-    def can_view(self) -> bool:
-        return role_allows(self.role, "view")
-
-    @property
     def can_export(self) -> bool:
         return role_allows(self.role, "export")
 

@@ -1,4 +1,4 @@
-"""Small presentation helpers shared by templates and the table: badges, money, query strings."""
+"""Small presentation helpers shared by templates and the table: badges, money, readable keys."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.http import QueryDict
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -32,19 +31,6 @@ def money(amount: Any, currency: str = "") -> SafeString:
     return format_html(
         '<span class="money">{} <span class="currency">{}</span></span>', f"{value:,}", currency
     )
-
-
-@register.simple_tag
-def querystring_with(params: QueryDict, **changes: Any) -> str:
-    """`?…` of `params` with `changes` applied (None removes a key); for paging and sort links."""
-    query = params.copy()
-    for key, value in changes.items():
-        if value is None or value == "":
-            query.pop(key, None)
-        else:
-            query[key] = str(value)
-    encoded = query.urlencode()
-    return f"?{encoded}" if encoded else "?"
 
 
 @register.filter
