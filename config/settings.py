@@ -6,6 +6,7 @@ listed in the README.
 """
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import dj_database_url
@@ -27,6 +28,13 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def field_encryption_keys(environ: Mapping[str, str], default: str) -> list[str]:
+    """FIELD_ENCRYPTION_KEYS: comma-separated, newest first (whitespace stripped, empties dropped).
+    Unset or empty: the single FIELD_ENCRYPTION_KEY of before (taken as is), else `default`."""
+    keys = [item.strip() for item in environ.get("FIELD_ENCRYPTION_KEYS", "").split(",") if item.strip()]
+    return keys or [environ.get("FIELD_ENCRYPTION_KEY", default)]
+
+
 PRODUCTION = os.environ.get("DJANGO_ENV", "development") == "production"
 DEBUG = env_bool("DEBUG", not PRODUCTION)
 
@@ -38,7 +46,8 @@ if PRODUCTION and len(SECRET_KEY) < 50:
 # Key material for API-key hashes and for encrypting secrets at rest (webhook secrets, the dashboard's
 # store keys). Separate from SECRET_KEY so that rotating session signing does not invalidate API keys.
 API_KEY_HASH_SECRET = os.environ.get("API_KEY_HASH_SECRET", SECRET_KEY)
-FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", SECRET_KEY)
+# Newest first: new values use the first, all of them decrypt (secretbox; `manage.py reencrypt_secrets`).
+FIELD_ENCRYPTION_KEYS = field_encryption_keys(os.environ, SECRET_KEY)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -56,6 +65,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "django_tasks_db",
+    "secretbox",
     "orders",
     "dashboard",
 ]

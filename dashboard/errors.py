@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from dashboard.client import ApiError, ApiTimeout, ApiUnavailable
-from dashboard.crypto import DecryptionFailed
+from secretbox import SecretBoxError
 
 logger = logging.getLogger("dashboard.api")
 
@@ -38,7 +38,7 @@ class FailurePage:
 
 
 def failure_for(exc: Exception) -> FailurePage:
-    if isinstance(exc, DecryptionFailed):
+    if isinstance(exc, SecretBoxError):
         return FailurePage(502, "The store's API key cannot be read", str(exc))
     if isinstance(exc, ApiTimeout):
         return FailurePage(
@@ -96,7 +96,7 @@ def api_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., Http
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except (ApiError, DecryptionFailed) as exc:
+        except (ApiError, SecretBoxError) as exc:
             return render_failure(request, exc)
 
     return wrapper

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from dashboard import crypto
+import secretbox
 
 API_KEY_PREFIX_LENGTH = 16
 
@@ -29,7 +29,9 @@ class StoreConnection(models.Model):
         "API base URL", blank=True, help_text="Leave empty for this project's own API (in-process)."
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
-    # Fernet ciphertext of the private key (dashboard/crypto.py); the plaintext is never stored.
+    # The private key encrypted by secretbox under ENCRYPTION_PURPOSE; the plaintext is never stored.
+    # Registered in DashboardConfig.ready() so that `manage.py reencrypt_secrets` rotates it.
+    ENCRYPTION_PURPOSE = "dashboard.store-connection.api-key"
     api_key_encrypted = models.TextField(editable=False)
     # The key's visible start (`sk_test_AbCd1234`): the only part ever shown.
     api_key_prefix = models.CharField("API key prefix", max_length=API_KEY_PREFIX_LENGTH, editable=False)
@@ -47,11 +49,18 @@ class StoreConnection(models.Model):
 
     def set_api_key(self, plaintext: str) -> None:
         plaintext = plaintext.strip()
-        self.api_key_encrypted = crypto.encrypt(plaintext)
+        self.api_key_encrypted = secretbox.encrypt(plaintext, purpose=self.ENCRYPTION_PURPOSE)
         self.api_key_prefix = plaintext[:API_KEY_PREFIX_LENGTH]
 
     def get_api_key(self) -> str:
-        return crypto.decrypt(self.api_key_encrypted)
+        """The plaintext key; raises secretbox.SecretBoxError (shown as a failure page) when it cannot be
+        decrypted."""
+        try:
+            return secretbox.decrypt(self.api_key_encrypted, purpose=self.ENCRYPTION_PURPOSE)
+        except secretbox.SecretBoxError as exc:
+            raise secretbox.SecretBoxError(
+                f"{exc} For this store: set its key again with `manage.py connectstore`."
+            ) from None
 
 
 class Role(models.TextChoices):

@@ -15,17 +15,15 @@ webhook POSTs safe:
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import uuid
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
 from django import forms
-from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 
+import secretbox
 from dashboard.client import ApiError
 
 # The API's catalogue (spec §4); the API validates again, and its answer is shown at the field.
@@ -42,7 +40,7 @@ EVENT_TYPES = [
     ("webhook.test", "Test events"),
 ]
 CLAIM_SECONDS = 24 * 60 * 60  # as long as the API keeps an Idempotency-Key
-SECRET_PURPOSE = b"dashboard.webhook-secret-shown-once.v1"
+SECRET_PURPOSE = "dashboard.webhook-secret-shown-once"  # noqa: S105 - the secretbox purpose label, not a secret
 
 
 def new_idempotency_key() -> str:
@@ -135,17 +133,12 @@ def release(store_slug: str, idempotency_key: str) -> None:
 # ---- secret shown once ---------------------------------------------------------------------------
 
 
-def _fernet() -> Fernet:
-    material = hashlib.sha256(SECRET_PURPOSE + b"\x00" + settings.FIELD_ENCRYPTION_KEY.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(material))
-
-
 def _session_key(webhook_id: str) -> str:
     return f"webhook-secret:{webhook_id}"
 
 
 def stash_secret(session: SessionBase, webhook_id: str, secret: str) -> None:
-    session[_session_key(webhook_id)] = _fernet().encrypt(secret.encode()).decode("ascii")
+    session[_session_key(webhook_id)] = secretbox.encrypt(secret, purpose=SECRET_PURPOSE)
 
 
 def pop_secret(session: SessionBase, webhook_id: str) -> str | None:
@@ -154,6 +147,6 @@ def pop_secret(session: SessionBase, webhook_id: str) -> str | None:
     if not token:
         return None
     try:
-        return _fernet().decrypt(token.encode("ascii")).decode()
-    except (InvalidToken, ValueError):
+        return secretbox.decrypt(token, purpose=SECRET_PURPOSE)
+    except secretbox.SecretBoxError:  # stashed under a key that has since been dropped
         return None

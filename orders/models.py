@@ -326,7 +326,9 @@ class WebhookEndpoint(models.Model):
     event_types = models.JSONField(default=list)
     description = models.CharField(max_length=500, blank=True)
     enabled = models.BooleanField(default=True)
-    # `whsec_…`, encrypted with FIELD_ENCRYPTION_KEY: it must be readable to sign, so it cannot be hashed.
+    # `whsec_…`, encrypted by secretbox under ENCRYPTION_PURPOSE: it must be readable to sign, so it
+    # cannot be hashed. Registered in OrdersConfig.ready(), so `manage.py reencrypt_secrets` rotates it.
+    ENCRYPTION_PURPOSE = "orders.webhook-endpoint.secret"
     secret_encrypted = models.TextField()
     disabled_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

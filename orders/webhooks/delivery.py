@@ -32,7 +32,7 @@ from django.db import transaction
 from django.tasks import default_task_backend, task
 from django.utils import timezone
 
-from orders import crypto
+import secretbox
 from orders.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from orders.webhooks.signing import signed_headers
 from orders.webhooks.targets import UnsafeTarget, check_url, pinned_request
@@ -111,8 +111,8 @@ def _claim(delivery_id: str | UUID, *, include_disabled: bool, retry: bool) -> C
             _finish(delivery, Status.FAILED, error=LOST_ATTEMPT_ERROR, now=now)
             return None
         try:
-            secret = crypto.decrypt(endpoint.secret_encrypted)
-        except ValueError as exc:  # FIELD_ENCRYPTION_KEY changed: rotating the secret repairs it
+            secret = secretbox.decrypt(endpoint.secret_encrypted, purpose=WebhookEndpoint.ENCRYPTION_PURPOSE)
+        except secretbox.SecretBoxError as exc:  # its key was dropped: rotating the secret repairs it
             _finish(delivery, Status.FAILED, error=f"{exc} Rotate the endpoint's secret.", now=now)
             return None
         run_attempt = delivery.attempt_count + 1

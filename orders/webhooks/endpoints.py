@@ -1,7 +1,7 @@
 """Webhook endpoints and their deliveries: services (writes) and selectors (store-scoped reads).
 
 An endpoint or delivery of another store is indistinguishable from a missing one (404
-WEBHOOK_NOT_FOUND). Secrets are encrypted at rest (orders/crypto.py) and returned only by the service
+WEBHOOK_NOT_FOUND). Secrets are encrypted at rest (secretbox) and returned only by the service
 that made them (create, rotate); nothing here logs them.
 """
 
@@ -13,7 +13,8 @@ from django.db import transaction
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from orders import crypto, errors
+import secretbox
+from orders import errors
 from orders.errors import FieldError
 from orders.models import Store, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from orders.outbox import EVENT_TYPES, TEST_EVENT, record_event
@@ -154,7 +155,7 @@ def endpoint_create(
             event_types=event_types,
             description=description,
             enabled=enabled,
-            secret_encrypted=crypto.encrypt(secret),
+            secret_encrypted=secretbox.encrypt(secret, purpose=WebhookEndpoint.ENCRYPTION_PURPOSE),
         )
     return EndpointWithSecret(endpoint=endpoint, secret=secret)
 
@@ -194,7 +195,7 @@ def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
 def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> EndpointWithSecret:
     """A new secret, effective for the next send; the old one signs nothing any more."""
     secret = generate_secret()
-    endpoint.secret_encrypted = crypto.encrypt(secret)
+    endpoint.secret_encrypted = secretbox.encrypt(secret, purpose=WebhookEndpoint.ENCRYPTION_PURPOSE)
     endpoint.save(update_fields=["secret_encrypted", "updated_at"])
     return EndpointWithSecret(endpoint=endpoint, secret=secret)
 

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection as db
 
-from dashboard.crypto import DecryptionFailed
 from dashboard.models import StoreConnection
+from secretbox import SecretBoxError
 from tests.factories import make_order
 
 
@@ -24,8 +24,8 @@ def test_key_is_stored_encrypted_with_only_the_prefix_visible(connection, issued
 
 
 def test_changed_encryption_key_fails_with_a_clear_error(connection, settings):
-    settings.FIELD_ENCRYPTION_KEY = "another-key-material"
-    with pytest.raises(DecryptionFailed, match="connectstore"):
+    settings.FIELD_ENCRYPTION_KEYS = ["another-key-material"]
+    with pytest.raises(SecretBoxError, match="connectstore"):
         StoreConnection.objects.get().get_api_key()
 
 

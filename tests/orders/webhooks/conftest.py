@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from orders import crypto
+import secretbox
 from orders.models import WebhookEndpoint
 from orders.outbox import EVENT_TYPES
 from orders.webhooks.signing import generate_secret
@@ -80,7 +80,7 @@ def make_endpoint(store, url: str, *, event_types=EVENT_TYPES, secret: str | Non
         url=url,
         event_types=list(event_types),
         enabled=enabled,
-        secret_encrypted=crypto.encrypt(secret),
+        secret_encrypted=secretbox.encrypt(secret, purpose=WebhookEndpoint.ENCRYPTION_PURPOSE),
     )
     return endpoint, secret
 

@@ -201,7 +201,7 @@ def test_a_secret_that_cannot_be_decrypted_fails_the_delivery_with_a_hint(store,
     # given: the encryption key material changed after the endpoint was made
     make_endpoint(store, receiver.url)
     event = _event(store)
-    settings.FIELD_ENCRYPTION_KEY = "rotated-key-material-without-re-encrypting-0123456789"
+    settings.FIELD_ENCRYPTION_KEYS = ["rotated-key-material-without-re-encrypting-0123456789"]
     # when
     result = attempt_delivery(event.deliveries.get().id)
     # then

@@ -4,7 +4,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from orders import crypto
+import secretbox
 from orders.models import WebhookEndpoint
 from orders.outbox import record_event
 from orders.webhooks import attempt_delivery
@@ -92,14 +92,14 @@ def test_secret_format_and_encryption_at_rest(store):
     assert secret.startswith("whsec_")
     assert len(Webhook(secret)._whsecret) == 32
     assert secret not in stored
-    assert crypto.decrypt(stored) == secret
+    assert secretbox.decrypt(stored, purpose=WebhookEndpoint.ENCRYPTION_PURPOSE) == secret
 
 
 def test_decrypt_with_other_key_material_fails(settings):
     # given
-    token = crypto.encrypt("whsec_abc")
+    token = secretbox.encrypt("whsec_abc", purpose=WebhookEndpoint.ENCRYPTION_PURPOSE)
     # when
-    settings.FIELD_ENCRYPTION_KEY = "another-key-material-entirely-0123456789"
+    settings.FIELD_ENCRYPTION_KEYS = ["another-key-material-entirely-0123456789"]
     # then
-    with pytest.raises(ValueError, match="Cannot decrypt"):
-        crypto.decrypt(token)
+    with pytest.raises(secretbox.SecretBoxError, match="Cannot decrypt"):
+        secretbox.decrypt(token, purpose=WebhookEndpoint.ENCRYPTION_PURPOSE)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SecretboxConfig(AppConfig):
+    name = "secretbox"
+    verbose_name = "Secrets encrypted at rest"
