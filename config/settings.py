@@ -64,10 +64,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tables2",
     "django_filters",
-    "django_tasks_db",
     "secretbox",
     "orders",
     "dashboard",
+    # After `orders`, whose resilient `db_worker` takes the place of this app's own.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -132,12 +133,14 @@ else:
 
 # Background work goes through django.tasks; the broker is configuration. `TASKS_BACKEND=rq` (with the
 # `redis` extra installed and REDIS_URL set) scales out with `manage.py rqworker`.
+# Refunds and webhook deliveries have queues (and workers) of their own: neither can starve the other.
+TASK_QUEUES = ["default", "refunds", "webhooks"]
 if os.environ.get("TASKS_BACKEND", "db") == "rq":
     INSTALLED_APPS.append("django_tasks_rq")
-    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
+    RQ_QUEUES = {name: {"URL": REDIS_URL} for name in TASK_QUEUES}
 else:
-    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -222,6 +225,9 @@ if PRODUCTION:
 # The Orders API.
 API_PAGE_SIZE_MAX = 50
 API_COUNT_CAP = int(os.environ.get("API_COUNT_CAP", "10000"))
+# Largest request body in bytes (Django's default, 2.5 MB: ~10× a 250-item order). Under /api/ a larger
+# one is 413 PAYLOAD_TOO_LARGE (orders/middleware.py), from Content-Length or while reading.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(2_621_440)))
 # The payment gateway that carries out refunds (orders/payments.py); the default records and succeeds.
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "orders.payments.RecordingGateway")
 # Webhook targets on loopback over plain http are for development and tests only.
@@ -259,13 +265,20 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("dashboard.context_processo
 
 # Webhook delivery (orders/webhooks). Pause in seconds after each failed attempt (±jitter): 11 attempts
 # spread over ~47 h, so a receiver that is down for a day still gets every event.
-WEBHOOK_RETRY_SCHEDULE = [10, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600]
+# (The environment may shorten them, as bench/faults.py does; production keeps the defaults.)
+WEBHOOK_RETRY_SCHEDULE = [
+    int(s) for s in env_list("WEBHOOK_RETRY_SCHEDULE", "10,30,120,600,1800,3600,10800,21600,43200,86400")
+]
 WEBHOOK_RETRY_JITTER = 0.2
-WEBHOOK_TIMEOUT_SECONDS = 10
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
 # A claimed attempt is not due again before this (a live send can never be taken over).
-WEBHOOK_CLAIM_LEASE_SECONDS = 120
+WEBHOOK_CLAIM_LEASE_SECONDS = int(os.environ.get("WEBHOOK_CLAIM_LEASE_SECONDS", "120"))
 # The sweep re-enqueues a due delivery whose task has not run this long after it was due and enqueued.
 WEBHOOK_SWEEP_GRACE_SECONDS = int(os.environ.get("WEBHOOK_SWEEP_GRACE_SECONDS", "30"))
+# A pending refund is looked at by the recovery sweep once it is this old; a refund task "running" for
+# longer than the lease is taken for dead (its worker died during the gateway call) and queued again.
+REFUND_SWEEP_GRACE_SECONDS = int(os.environ.get("REFUND_SWEEP_GRACE_SECONDS", "30"))
+REFUND_TASK_LEASE_SECONDS = int(os.environ.get("REFUND_TASK_LEASE_SECONDS", "120"))
 WEBHOOKS_MAX_PER_STORE = 10
 
 # Rate limits per API key (orders/ratelimit.py, spec §5). "burst": the most one minute may allow when

@@ -4,7 +4,7 @@ from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
-TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": TASK_QUEUES}}  # noqa: F405
 WEBHOOKS_ALLOW_LOOPBACK = True
 # Tests share one key across many requests (hypothesis, races): standard is generous here; rate-limit
 # tests set a custom tier or override RATE_LIMIT_TIERS.

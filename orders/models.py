@@ -26,7 +26,8 @@ class Store(models.Model):
     name = models.CharField(max_length=200)
     currency = models.CharField(max_length=3, default="USD")
     timezone = models.CharField(max_length=64, default="UTC")
-    # Last order number handed out; incremented under the store's row lock (services.next_order_number).
+    # Last order number handed out; incremented under the store's row lock by the create service
+    # (orders/services/imports.py).
     last_order_number = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -61,10 +62,6 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name})"
-
-    @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
 
 
 class Customer(models.Model):
@@ -261,6 +258,10 @@ class Refund(models.Model):
     failure_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The task last queued to carry it out (orders/taskqueue.py): the recovery sweep asks the backend
+    # about it before queueing another.
+    task_id = models.CharField(max_length=64, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -376,8 +377,9 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
-    # When a task for this delivery was last handed to the task backend; the sweep re-enqueues a due
-    # delivery only when this is older than its grace period, so a stopped worker does not pile up tasks.
+    # The task last handed to the backend for this delivery, and when (orders/taskqueue.py): the sweep
+    # queues another only when that one is gone, so a slow or stopped worker never piles up tasks.
+    task_id = models.CharField(max_length=64, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -2,7 +2,7 @@
 
 Guarantees
 - At least once: a delivery row is written with its event in the order change's transaction
-  (orders/outbox.py) and stays `pending` until a 2xx is recorded, the schedule is exhausted, or the
+  (orders/webhooks/outbox.py) and stays `pending` until a 2xx is recorded, the schedule is exhausted, or the
   endpoint is disabled/deleted. Tasks are only a wake-up call: a lost task (worker killed, broker
   flushed, enqueue failed after commit) leaves a due `pending` row, which `sweep_due_deliveries` enqueues
   again.
@@ -29,10 +29,11 @@ import httpx
 import orjson
 from django.conf import settings
 from django.db import transaction
-from django.tasks import default_task_backend, task
+from django.tasks import task
 from django.utils import timezone
 
 import secretbox
+from orders import taskqueue
 from orders.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from orders.webhooks.signing import signed_headers
 from orders.webhooks.targets import UnsafeTarget, check_url, pinned_request
@@ -216,7 +217,9 @@ def _finish(delivery: WebhookDelivery, status: str, *, now: datetime, error: str
     delivery.completed_at = now
     if error:
         delivery.last_error = error[:500]
-    delivery.save(update_fields=["status", "next_attempt_at", "completed_at", "last_error", "updated_at"])
+    delivery.save(
+        update_fields=["status", "next_attempt_at", "completed_at", "last_status_code", "last_error", "updated_at"]
+    )
 
 
 def cancel_pending(*, endpoint_id, reason: str) -> int:
@@ -262,7 +265,7 @@ def _record(claim: Claim, result: SendResult) -> WebhookDelivery | None:
             delivery.next_attempt_at = now + retry_delay(claim.run_attempt)
             delivery.save(update_fields=["last_status_code", "last_error", "next_attempt_at", "updated_at"])
             due = delivery.next_attempt_at
-            transaction.on_commit(lambda: enqueue_delivery(delivery.id, run_after=due))
+            transaction.on_commit(lambda: enqueue_delivery(delivery.id, run_after=due), robust=True)
         return delivery
 
 
@@ -295,7 +298,7 @@ def attempt_delivery(
 # ---- tasks and the sweep ----------------------------------------------------------------------------
 
 
-@task()
+@task(queue_name=taskqueue.WEBHOOKS_QUEUE)
 def deliver_webhook(delivery_id: str) -> None:
     attempt_delivery(delivery_id)
 
@@ -303,16 +306,11 @@ def deliver_webhook(delivery_id: str) -> None:
 def enqueue_delivery(delivery_id: str | UUID, *, run_after: datetime | None = None) -> None:
     """Wake a worker for this delivery. Failure to enqueue is logged, not raised: the row is the truth
     and the sweep will enqueue it again."""
-    WebhookDelivery.objects.filter(id=delivery_id).update(enqueued_at=timezone.now())
-    task_ = deliver_webhook
-    if run_after is not None:
-        if not default_task_backend.supports_defer:
-            return  # e.g. the immediate backend of the tests: the sweep (or a test) picks it up when due
-        task_ = deliver_webhook.using(run_after=run_after)
-    try:
-        task_.enqueue(delivery_id=str(delivery_id))
-    except Exception:
-        logger.exception("Could not enqueue webhook delivery %s; the sweep will retry", delivery_id)
+    # Written before the task exists (an immediate backend runs it inside `enqueue`), then given its id.
+    WebhookDelivery.objects.filter(id=delivery_id).update(enqueued_at=timezone.now(), task_id="")
+    task_id = taskqueue.enqueue(deliver_webhook, run_after=run_after, delivery_id=str(delivery_id))
+    if task_id:
+        WebhookDelivery.objects.filter(id=delivery_id, task_id="").update(task_id=task_id)
 
 
 def enqueue_event_deliveries(event_id: str) -> None:
@@ -325,16 +323,23 @@ def enqueue_event_deliveries(event_id: str) -> None:
 
 
 def sweep_due_deliveries(*, limit: int = 1000) -> int:
-    """Enqueue due pending deliveries whose task seems lost (due and last enqueued more than the grace
-    period ago). Duplicate tasks are harmless: the claim lets only one of them send."""
+    """Enqueue due pending deliveries whose task is lost: due and last enqueued more than the grace
+    period ago, and the backend no longer holds that task (orders/taskqueue.py). A task that is only
+    late, queued behind others, is left alone. Returns how many were enqueued."""
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
-    ids = list(
+    lease = timedelta(seconds=settings.WEBHOOK_CLAIM_LEASE_SECONDS)
+    candidates = (
         WebhookDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=cutoff)
         .exclude(enqueued_at__gt=cutoff)
         .order_by("next_attempt_at")
-        .values_list("id", flat=True)[:limit]
+        .values_list("id", "task_id")[:limit]
     )
-    for delivery_id in ids:
+    lost = [
+        delivery_id
+        for delivery_id, task_id in candidates
+        if not taskqueue.is_in_hand(deliver_webhook, task_id, lease=lease)
+    ]
+    for delivery_id in lost:
         enqueue_delivery(delivery_id)
-    return len(ids)
+    return len(lost)

@@ -17,8 +17,9 @@ import secretbox
 from orders import errors
 from orders.errors import FieldError
 from orders.models import Store, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from orders.outbox import EVENT_TYPES, TEST_EVENT, record_event
+from orders.webhooks import events
 from orders.webhooks.delivery import SendResult, attempt_delivery, cancel_pending, enqueue_delivery
+from orders.webhooks.outbox import record_event
 from orders.webhooks.signing import generate_secret
 from orders.webhooks.targets import UnsafeTarget, check_url
 
@@ -45,13 +46,13 @@ def _clean_url(url: str) -> str:
 
 def _clean_event_types(event_types: list[str]) -> list[str]:
     cleaned = list(dict.fromkeys(t.strip() for t in event_types))
-    unknown = [t for t in cleaned if t not in EVENT_TYPES]
+    unknown = [t for t in cleaned if not events.is_known(t)]
     if not cleaned or unknown:
         what = (
             f"Unknown event types: {', '.join(unknown)}." if unknown else "Subscribe to at least one event."
         )
         raise errors.InvalidEventType(
-            f"{what} Allowed: {', '.join(EVENT_TYPES)}.",
+            f"{what} Allowed: {', '.join(events.REGISTRY)}.",
             errors=[FieldError("eventTypes", what)],
         )
     return cleaned
@@ -213,7 +214,7 @@ def endpoint_send_test(*, endpoint: WebhookEndpoint) -> TestSendResult:
         event = record_event(
             order=None,
             store_id=endpoint.store_id,
-            event_type=TEST_EVENT,
+            event_type=events.TEST_EVENT,
             data={
                 "storeId": str(endpoint.store_id),
                 "webhookId": str(endpoint.id),
@@ -246,5 +247,5 @@ def delivery_retry(*, delivery: WebhookDelivery) -> WebhookDelivery:
             completed_at=None,
             updated_at=now,
         )
-        transaction.on_commit(lambda: enqueue_delivery(delivery.id))
+        transaction.on_commit(lambda: enqueue_delivery(delivery.id), robust=True)
     return delivery_get_with_attempts(delivery_id=delivery.id)

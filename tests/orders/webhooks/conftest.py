@@ -8,7 +8,7 @@ import pytest
 
 import secretbox
 from orders.models import WebhookEndpoint
-from orders.outbox import EVENT_TYPES
+from orders.webhooks.events import REGISTRY
 from orders.webhooks.signing import generate_secret
 
 
@@ -72,7 +72,7 @@ def receiver():
     server.server_close()
 
 
-def make_endpoint(store, url: str, *, event_types=EVENT_TYPES, secret: str | None = None, enabled=True):
+def make_endpoint(store, url: str, *, event_types=tuple(REGISTRY), secret: str | None = None, enabled=True):
     """An endpoint written directly (no URL check): returns (endpoint, secret)."""
     secret = secret or generate_secret()
     endpoint = WebhookEndpoint.objects.create(

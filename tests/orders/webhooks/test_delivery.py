@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 
 from orders.models import WebhookDelivery, WebhookEndpoint
-from orders.outbox import record_event
 from orders.webhooks import attempt_delivery, delivery, sweep_due_deliveries
+from orders.webhooks.outbox import record_event
 from tests.orders.webhooks.conftest import make_endpoint
 from tests.orders.webhooks.signing_checks import assert_verifies
 

@@ -6,8 +6,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 import secretbox
 from orders.models import WebhookEndpoint
-from orders.outbox import record_event
 from orders.webhooks import attempt_delivery
+from orders.webhooks.outbox import record_event
 from orders.webhooks.signing import generate_secret, signed_headers
 from tests.orders.webhooks.conftest import make_endpoint
 from tests.orders.webhooks.signing_checks import assert_verifies, plain_hmac_ok
