@@ -41,6 +41,8 @@ def test_500_three_times_then_200_retries_with_growing_delays_and_one_event_id(s
     row = WebhookDelivery.objects.get(id=delivery_id)
     assert row.status == Status.SUCCEEDED
     assert row.completed_at is not None
+    assert row.last_status_code == 200
+    assert row.last_error == ""
     attempts = list(row.attempts.order_by("attempt_number"))
     assert [a.status_code for a in attempts] == [500, 500, 500, 200]
     assert [a.attempt_number for a in attempts] == [1, 2, 3, 4]
