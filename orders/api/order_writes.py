@@ -13,7 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Schema
 
-from orders import selectors, serializers, services
+from orders import errors, money, selectors, serializers, services
 from orders.api import schemas
 from orders.api.common import CamelSchema, actor_of, store_of
 from orders.api.idempotency import REPLAYED_HEADER, idempotent
@@ -186,6 +186,13 @@ class RefundCreatedOut(Schema):
 RefundCreatedEnvelope = schemas.envelope("RefundCreatedEnvelope", RefundCreatedOut)
 
 
+def _refund_amount(amount: Decimal, *, field: str, currency: str) -> Decimal:
+    """The amount if it is finite, within the money columns and in the order's currency's decimals
+    (orders/money.py), else 400 INVALID_REFUND_AMOUNT naming the field. The service checks > 0 and
+    ≤ refundable under the order's lock."""
+    return money.check_amount(amount, field=field, currency=currency, error=errors.InvalidRefundAmount)
+
+
 def _detail(request: HttpRequest, order_id) -> dict:
     return serializers.order_detail(
         selectors.order_get_for_detail(store=store_of(request), order_ref=str(order_id))
@@ -282,11 +289,14 @@ def update_order_status(request: HttpRequest, order_id: str, payload: StatusUpda
 @idempotent
 def cancel_order(request: HttpRequest, order_id: str, payload: CancelIn) -> HttpResponse:
     order = selectors.order_get(store=store_of(request), order_ref=order_id)
+    refund_amount = payload.refund_amount
+    if refund_amount is not None:
+        refund_amount = _refund_amount(refund_amount, field="refundAmount", currency=order.currency)
     services.order_cancel(
         order_id=order.id,
         store=store_of(request),
         reason=payload.reason,
-        refund_amount=payload.refund_amount,
+        refund_amount=refund_amount,
         notify_customer=payload.notify_customer,
         actor=actor_of(request),
     )
@@ -311,7 +321,7 @@ def create_refund(request: HttpRequest, order_id: str, payload: RefundIn) -> Htt
     refund, _ = services.refund_create(
         order_id=order.id,
         store=store_of(request),
-        amount=payload.amount,
+        amount=_refund_amount(payload.amount, field="amount", currency=order.currency),
         reason=payload.reason or "",
         notify_customer=payload.notify_customer,
         actor=actor_of(request),

@@ -4,7 +4,7 @@ import contextlib
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from orders import errors
+from orders import errors, money
 from orders.actors import Actor
 from orders.errors import FieldError
 from orders.models import ZERO, Customer, HistoryEntry, LineItem, Order, Store, Variant
@@ -79,6 +79,7 @@ def order_create_from_platform(*, store: Store, data: PlatformOrderInput, actor:
     Raises ValidationFailed, VariantNotFound, CustomerNotFound, InsufficientInventory, ExternalOrderIdExists.
     """
     status, currency, subtotal, metadata = _validate_platform_order(store, data)
+    data = _normalized_money(data)
     fingerprint = _fingerprint(data, currency)
     if data.external_order_id:
         existing = _existing_import(store, data.external_order_id, fingerprint)
@@ -134,29 +135,32 @@ def _validate_platform_order(
             problems.append(FieldError("customerInfo.email", "Enter a valid email address."))
     if not 1 <= len(data.items) <= MAX_ITEMS:
         problems.append(FieldError("items", f"Give 1–{MAX_ITEMS} items."))
-    money_fields = {
-        "tax": data.tax,
-        "shipping": data.shipping,
-        "discount": data.discount,
-        "total": data.total,
-    }
-    if data.subtotal is not None:
-        money_fields["subtotal"] = data.subtotal
     for i, item in enumerate(data.items):
-        money_fields[f"items[{i}].price"] = item.price
         if item.quantity < 1:
             problems.append(FieldError(f"items[{i}].quantity", "Must be at least 1."))
-    for name, value in money_fields.items():
-        if value < ZERO or value != value.quantize(CENT):
-            problems.append(FieldError(name, "Must be an amount ≥ 0 with at most 2 decimals."))
     currency = (data.currency or store.currency).strip().upper()
     if len(currency) != 3 or not currency.isalpha():
         problems.append(FieldError("currency", "Use a 3-letter ISO 4217 code such as USD."))
+    for name, value in _money_fields(data).items():
+        problem = money.amount_problem(value, currency=currency, minimum=ZERO)
+        if problem is not None:
+            problems.append(FieldError(name, problem))
     if problems:
         raise errors.ValidationFailed(
             f"Invalid value for: {', '.join(p.field for p in problems)}.", errors=problems
         )
     subtotal = sum((item.price * item.quantity for item in data.items), ZERO).quantize(CENT)
+    if subtotal > money.MAX_AMOUNT:
+        # Each price fits, their sum does not: the order's (and a line's) subtotal could not be stored.
+        raise errors.ValidationFailed(
+            "Invalid value for: items.",
+            errors=[
+                FieldError(
+                    "items",
+                    f"The sum of quantity × price is {subtotal}, over the maximum {money.MAX_AMOUNT}.",
+                )
+            ],
+        )
     if data.subtotal is not None and data.subtotal != subtotal:
         problems.append(FieldError("subtotal", f"Expected {subtotal} (the sum of quantity × price)."))
     expected_total = (subtotal + data.tax + data.shipping - data.discount).quantize(CENT)
@@ -174,6 +178,29 @@ def _validate_platform_order(
         )
     metadata = merge_metadata({}, validate_metadata(data.metadata)) if data.metadata else {}
     return OrderStatus(str(status)), currency, subtotal, metadata
+
+
+def _money_fields(data: PlatformOrderInput) -> dict[str, Decimal]:
+    """Every amount of the request by its field name (`items[0].price`), in the body's order."""
+    fields = {f"items[{i}].price": item.price for i, item in enumerate(data.items)}
+    if data.subtotal is not None:
+        fields["subtotal"] = data.subtotal
+    fields.update(tax=data.tax, shipping=data.shipping, discount=data.discount, total=data.total)
+    return fields
+
+
+def _normalized_money(data: PlatformOrderInput) -> PlatformOrderInput:
+    """`data` with negative zeros made zero (a checked amount is finite), so `-0.00` reaches no row,
+    fingerprint or response."""
+    return replace(
+        data,
+        items=[replace(item, price=money.normalized(item.price)) for item in data.items],
+        subtotal=money.normalized(data.subtotal) if data.subtotal is not None else None,
+        tax=money.normalized(data.tax),
+        shipping=money.normalized(data.shipping),
+        discount=money.normalized(data.discount),
+        total=money.normalized(data.total),
+    )
 
 
 def _fingerprint(data: PlatformOrderInput, currency: str) -> str:
