@@ -84,6 +84,9 @@ IdempotencyKeyReused = _error(
     "IDEMPOTENCY_KEY_REUSED",
     "This Idempotency-Key was used with a different request body.",
 )
+PayloadTooLarge = _error(
+    "PayloadTooLarge", 413, "PAYLOAD_TOO_LARGE", "The request body is larger than the API accepts."
+)
 RateLimitExceeded = _error("RateLimitExceeded", 429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded.")
 InternalError = _error("InternalError", 500, "INTERNAL_ERROR", "An internal error occurred.")
 ServiceUnavailable = _error("ServiceUnavailable", 503, "SERVICE_UNAVAILABLE", "The service is unavailable.")

@@ -3,6 +3,7 @@
 import logging
 from decimal import Decimal
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -11,10 +12,16 @@ from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
 from ninja.security import APIKeyHeader
 
-from orders import errors
+from orders import errors, money
 from orders.auth import api_key_authenticate
 from orders.encoding import dumps
-from orders.middleware import api_error_response, error_response
+from orders.middleware import (
+    API_KEY_CHECKED,
+    MAX_JSON_DEPTH,
+    api_error_response,
+    error_response,
+    register_unrouted_key_counter,
+)
 from orders.models import ApiKey
 from orders.ratelimit import OPENAPI_NOTE as RATE_LIMIT_NOTE
 from orders.ratelimit import enforce as enforce_rate_limit
@@ -29,13 +36,18 @@ class OrjsonRenderer(BaseRenderer):
         return dumps(data)
 
 
+def _not_json(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
 class DecimalJsonParser(Parser):
-    """Parse JSON numbers as Decimal so money never passes through float."""
+    """Parse JSON numbers as Decimal so money never passes through float. NaN and Infinity, which
+    Python's reader would take, are not JSON (the middleware names the field before this runs)."""
 
     def parse_body(self, request: HttpRequest):
         import json
 
-        return json.loads(request.body, parse_float=Decimal)
+        return json.loads(request.body, parse_float=Decimal, parse_constant=_not_json)
 
 
 class PrivateApiKey(APIKeyHeader):
@@ -44,6 +56,7 @@ class PrivateApiKey(APIKeyHeader):
     param_name = "X-API-Key"
 
     def authenticate(self, request: HttpRequest, key: str | None) -> ApiKey:
+        setattr(request, API_KEY_CHECKED, True)  # counted here, not again by the middleware
         api_key = api_key_authenticate(key)
         if api_key is None:
             raise errors.InvalidApiKey()
@@ -57,6 +70,34 @@ class PrivateApiKey(APIKeyHeader):
         return api_key
 
 
+def count_unrouted_request(request: HttpRequest) -> HttpResponse | None:
+    """Count a request with a valid key that the router answered without authenticating it (405, an
+    unknown route, a body refused by the middleware), so it carries the rate-limit headers and uses
+    quota like any other (spec §5). Over the limit, the 429 is the answer."""
+    try:
+        api_key = api_key_authenticate(request.headers.get("X-API-Key"))
+        if api_key is not None:
+            enforce_rate_limit(request, api_key)
+    except errors.RateLimitExceeded as exc:
+        return api_error_response(exc)
+    except Exception:
+        # Counting must not turn the answer already made (a 404, a 405) into a 500.
+        logger.exception("Could not count %s %s against its API key", request.method, request.path)
+    return None
+
+
+register_unrouted_key_counter(count_unrouted_request)
+
+INPUT_LIMITS_NOTE = (
+    "\n\n**Limits on input** (each refused before anything is written): a body over "
+    f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes (setting `DATA_UPLOAD_MAX_MEMORY_SIZE`) → 413 "
+    "`PAYLOAD_TOO_LARGE`; a body that is not a JSON object, or nests arrays/objects more than "
+    f"{MAX_JSON_DEPTH} levels deep → 400 `INVALID_REQUEST`; NUL characters or lone UTF-16 surrogates in "
+    "any string, integers beyond ±2^53, NaN or Infinity → 400 `VALIDATION_ERROR` naming the field. Money: "
+    f"at most {money.MAX_AMOUNT} and the currency's ISO 4217 decimals (JPY none, most currencies 2; "
+    "amounts are stored with at most 2)."
+)
+
 api = NinjaAPI(
     title="Orders API",
     version="1.0.0",
@@ -64,7 +105,8 @@ api = NinjaAPI(
         "VesuvioPay-compatible Orders API. Authenticate with a private key in `X-API-Key`. Every response "
         "is an envelope: `{success, data}` or `{success: false, message, errorCode, errors?}`."
     )
-    + RATE_LIMIT_NOTE,
+    + RATE_LIMIT_NOTE
+    + INPUT_LIMITS_NOTE,
     auth=PrivateApiKey(),
     renderer=OrjsonRenderer(),
     parser=DecimalJsonParser(),

@@ -11,6 +11,7 @@ from orders import errors
 from orders.actors import Actor
 from orders.errors import FieldError
 from orders.models import HistoryEntry, Order, Store
+from orders.numbers import INTEGER_HELP, MAX_JSON_INTEGER, NOT_FINITE_HELP, NUMBER_HELP, integer_in_range
 from orders.services.common import lock_order, record_history
 from orders.webhooks import outbox
 
@@ -22,8 +23,9 @@ MAX_METADATA_STRING = 500
 def validate_metadata(patch: Any, *, field: str = "metadata") -> dict:
     """Check a metadata object against spec §3.10 and return it with numbers made JSON-storable.
 
-    Keys: 1–40 characters. Values: a string of ≤500 characters, a finite number, a boolean, or null
-    (null removes the key when merged). The ≤50-keys limit applies to the merged result (`merge_metadata`).
+    Keys: 1–40 characters. Values: a string of ≤500 characters, a number within ±2**53, a boolean, or
+    null (null removes the key when merged). The ≤50-keys limit applies to
+    the merged result (`merge_metadata`).
     """
     if not isinstance(patch, dict):
         raise errors.ValidationFailed(errors=[FieldError(field, "Must be an object of key/value pairs.")])
@@ -42,13 +44,12 @@ def validate_metadata(patch: Any, *, field: str = "metadata") -> dict:
                     FieldError(where, f"Strings may be at most {MAX_METADATA_STRING} characters.")
                 )
             clean[key] = value
-        elif isinstance(value, int):
-            clean[key] = value
-        elif isinstance(value, float | Decimal):
-            if not math.isfinite(value):
-                problems.append(FieldError(where, "Numbers must be finite."))
+        elif isinstance(value, int | float | Decimal):
+            number, problem = _json_number(value)
+            if problem:
+                problems.append(FieldError(where, problem))
                 continue
-            clean[key] = int(value) if value == int(value) and isinstance(value, Decimal) else float(value)
+            clean[key] = number
         else:
             problems.append(FieldError(where, "Values must be a string, number, boolean or null."))
     if len(patch) > MAX_METADATA_KEYS:
@@ -58,6 +59,28 @@ def validate_metadata(patch: Any, *, field: str = "metadata") -> dict:
             f"Invalid metadata: {', '.join(p.field for p in problems)}.", errors=problems
         )
     return clean
+
+
+def _json_number(value: int | float | Decimal) -> tuple[int | float, str | None]:
+    """The number as stored (an int, or a float), or the reason it cannot be stored.
+
+    Numbers beyond ±2**53 are refused: orjson cannot write integers beyond 64 bits (every later read of
+    the order would fail), JavaScript clients read them wrongly, and PostgreSQL's jsonb turns a large
+    fraction such as 1e20 into an integer. A Decimal (the API parses JSON fractions as Decimal) is kept
+    as an int when it is a whole number (`2.0`), else as a float.
+    """
+    if isinstance(value, int):
+        return value, None if integer_in_range(value) else INTEGER_HELP
+    if isinstance(value, Decimal) and not value.is_finite():
+        return 0, NOT_FINITE_HELP
+    number = float(value)
+    if not math.isfinite(number):
+        return number, NOT_FINITE_HELP
+    if abs(number) > MAX_JSON_INTEGER:
+        return number, NUMBER_HELP
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value), None
+    return number, None
 
 
 def merge_metadata(current: dict, patch: dict, *, field: str = "metadata") -> dict:
