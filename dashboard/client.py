@@ -10,42 +10,29 @@ Guarantees:
 - writes are retried only when the caller passes `idempotency_key=` (the API then replays the first
   response instead of acting twice); without one a write is sent exactly once;
 - every API failure raises `ApiError` (status, error_code, message, field_errors, retry_after); a
-  server that cannot be reached raises `ApiUnavailable`, one that does not answer in time `ApiTimeout`.
+  server that cannot be reached raises `ApiUnavailable`, one that does not answer in time `ApiTimeout`,
+  and a success answer the client cannot read (not JSON, a key missing, a wrong type) `ApiBadAnswer`;
+- answers come back typed (dashboard/api_types.py): money as Decimal, timestamps as aware datetimes.
 The API key is sent only in the `X-API-Key` header and never appears in an error message or repr.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
 import httpx
+from pydantic import TypeAdapter, ValidationError
 
-from dashboard.api_types import (
-    Customer,
-    CustomerPage,
-    HistoryEntry,
-    HistoryPage,
-    Order,
-    OrderPage,
-    Stats,
-    StatusTable,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
-
-# Aliases: inside the namespaces `list` is a method name.
-HistoryList = list[HistoryEntry]
-WebhookList = list[WebhookEndpoint]
-DeliveryList = list[WebhookDelivery]
+from dashboard.api_resources import Customers, History, Orders, Webhooks
 
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -95,6 +82,29 @@ class ApiTimeout(ApiError):
 
     def __init__(self, message: str) -> None:
         super().__init__(None, "API_TIMEOUT", message)
+
+
+class ApiBadAnswer(ApiError):
+    """The API said yes, but with a body the client cannot read: not JSON, not the `{"success": true,
+    "data": …}` envelope, or data without a key it needs or with a wrong type (an incompatible API)."""
+
+    def __init__(self, message: str, request_id: str | None = None) -> None:
+        super().__init__(None, "BAD_API_ANSWER", message, request_id=request_id)
+
+
+@functools.cache
+def _adapter(shape: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(shape)
+
+
+def _problems(exc: ValidationError) -> str:
+    """Where and what, never the values: an answer may hold a customer's data or a webhook secret."""
+    problems = [
+        f"{'.'.join(str(part) for part in error['loc']) or 'data'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False)[:3]
+    ]
+    more = exc.error_count() - len(problems)
+    return "; ".join(problems) + (f"; and {more} more" if more > 0 else "")
 
 
 def _query_value(value: Any) -> str:
@@ -197,10 +207,10 @@ class OrdersApiClient:
         self.retries = max(0, retries)
         self.backoff = backoff
         self._sleep = sleep
-        self.orders = _Orders(self)
-        self.history = _History(self)
-        self.customers = _Customers(self)
-        self.webhooks = _Webhooks(self)
+        self.orders = Orders(self)
+        self.history = History(self)
+        self.customers = Customers(self)
+        self.webhooks = Webhooks(self)
 
     def __repr__(self) -> str:  # never the key
         return f"OrdersApiClient({str(self._http.base_url)!r})"
@@ -275,17 +285,47 @@ class OrdersApiClient:
             raise _error_from_response(response)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _data(self, response: httpx.Response) -> Any:
+    def _data(self, response: httpx.Response, shape: Any = None) -> Any:
+        """The `data` of a success envelope, validated as `shape` (raw JSON values when None)."""
         if response.status_code == 204 or not response.content:
             return None
-        body = json.loads(response.content, parse_float=Decimal)
-        return body.get("data") if isinstance(body, dict) else body
+        # The path as sent, without the query: a search filter may hold a customer's email.
+        where = f"{response.request.method} {response.request.url.raw_path.partition(b'?')[0].decode()}"
+        request_id = response.headers.get("X-Request-Id")
+        try:
+            # Decimal for every JSON number with a fraction: money never passes through a float.
+            body = json.loads(response.content, parse_float=Decimal)
+        except ValueError:
+            raise ApiBadAnswer(
+                f"The Orders API answered {where} with a body that is not JSON.", request_id
+            ) from None
+        if not isinstance(body, dict) or "data" not in body:
+            raise ApiBadAnswer(f"The Orders API answered {where} without its data envelope.", request_id)
+        if shape is None:
+            return body["data"]
+        try:
+            return _adapter(shape).validate_python(body["data"])
+        except ValidationError as exc:
+            raise ApiBadAnswer(
+                f"The Orders API answered {where} with data the client cannot read ({_problems(exc)}).",
+                request_id,
+            ) from None
 
-    def get(self, path: str, **filters: Any) -> Any:
-        return self._data(self._send("GET", path, params=_params(filters)))
+    def get(self, path: str, *, shape: Any = None, **filters: Any) -> Any:
+        """GET `path` with `filters` as query parameters; the answer's data as `shape` (or raw)."""
+        return self._data(self._send("GET", path, params=_params(filters)), shape)
 
-    def write(self, method: str, path: str, body: Any = None, *, idempotency_key: str | None = None) -> Any:
-        return self._data(self._send(method, path, body=body, idempotency_key=idempotency_key))
+    def write(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        shape: Any = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        response = self._send(method, path, body=body, idempotency_key=idempotency_key)
+        return self._data(response, shape)
 
     @contextmanager
     def stream(self, path: str, **filters: Any) -> Iterator[ExportStream]:
@@ -294,222 +334,3 @@ class OrdersApiClient:
             yield ExportStream(response)
         finally:
             response.close()
-
-
-def _without_none(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
-
-
-class _Namespace:
-    def __init__(self, client: OrdersApiClient) -> None:
-        self._c = client
-
-
-class _Orders(_Namespace):
-    def list(self, **filters: Any) -> OrderPage:
-        """Filters of spec §3.4 in snake_case: status (str or list), date_from, date_to, updated_from,
-        updated_to, customer_id, external_id, platform_name, search, payment_status, sort, limit,
-        offset, cursor."""
-        return OrderPage.from_api(self._c.get("/orders", **filters))
-
-    def iterate(self, **filters: Any) -> Iterator[Any]:
-        """Every matching order, walking the keyset cursor page by page (never skips or repeats)."""
-        filters = {**filters, "offset": None}
-        while True:
-            page = self.list(**filters)
-            yield from page.orders
-            if not page.next_cursor:
-                return
-            filters["cursor"] = page.next_cursor
-
-    def get(self, order_id: str) -> Order:
-        """By UUID or external ID."""
-        return Order.from_api(self._c.get(f"/orders/{_segment(order_id)}"))
-
-    def history(self, order_id: str) -> HistoryList:
-        data = self._c.get(f"/orders/{_segment(order_id)}/history")
-        rows = (
-            data
-            if isinstance(data, list)
-            else (data or {}).get("history") or (data or {}).get("entries") or []
-        )
-        return [HistoryEntry.from_api(row) for row in rows]
-
-    def statuses(self) -> StatusTable:
-        return StatusTable.from_api(self._c.get("/orders/statuses"))
-
-    def stats(self, **filters: Any) -> Stats:
-        return Stats.from_api(self._c.get("/orders/stats", **filters))
-
-    @contextmanager
-    def export(self, *, format: str = "csv", **filters: Any) -> Iterator[ExportStream]:  # noqa: A002
-        """Stream every matching row: `with client.orders.export(status="shipped") as e: for chunk in
-        e.chunks(): …`. Memory stays flat whatever the size."""
-        with self._c.stream("/orders/export", format=format, **filters) as export:
-            yield export
-
-    def update_status(
-        self,
-        order_id: str,
-        status: str,
-        *,
-        note: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-    ) -> Order:
-        body = _without_none({"status": status, "note": note, "metadata": metadata})
-        return Order.from_api(
-            self._c.write(
-                "PUT", f"/orders/{_segment(order_id)}/status", body, idempotency_key=idempotency_key
-            )
-        )
-
-    def cancel(
-        self,
-        order_id: str,
-        *,
-        reason: str,
-        refund_amount: Decimal | None = None,
-        notify_customer: bool = False,
-        idempotency_key: str | None = None,
-    ) -> Order:
-        body = _without_none(
-            {"reason": reason, "refundAmount": refund_amount, "notifyCustomer": notify_customer}
-        )
-        return Order.from_api(
-            self._c.write(
-                "PUT", f"/orders/{_segment(order_id)}/cancel", body, idempotency_key=idempotency_key
-            )
-        )
-
-    def refund(
-        self,
-        order_id: str,
-        *,
-        amount: Decimal,
-        reason: str | None = None,
-        notify_customer: bool = False,
-        idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
-        body = _without_none({"amount": amount, "reason": reason, "notifyCustomer": notify_customer})
-        return self._c.write(
-            "POST", f"/orders/{_segment(order_id)}/refunds", body, idempotency_key=idempotency_key
-        )
-
-    def create_from_platform(
-        self, payload: Mapping[str, Any], *, idempotency_key: str | None = None
-    ) -> Order:
-        return Order.from_api(
-            self._c.write("POST", "/orders", dict(payload), idempotency_key=idempotency_key)
-        )
-
-    def link_to_platform(
-        self, order_id: str, *, external_order_id: str, platform_name: str, idempotency_key: str | None = None
-    ) -> Order:
-        body = {"externalOrderId": external_order_id, "platformName": platform_name}
-        return Order.from_api(
-            self._c.write("PUT", f"/orders/{_segment(order_id)}/link", body, idempotency_key=idempotency_key)
-        )
-
-    def update_metadata(
-        self, order_id: str, metadata: Mapping[str, Any], *, idempotency_key: str | None = None
-    ) -> Order:
-        """Merge `metadata` into the order's; a key set to None is removed (spec §3.10)."""
-        return Order.from_api(
-            self._c.write(
-                "PATCH",
-                f"/orders/{_segment(order_id)}/metadata",
-                {"metadata": dict(metadata)},
-                idempotency_key=idempotency_key,
-            )
-        )
-
-
-class _History(_Namespace):
-    def list(self, **filters: Any) -> HistoryPage:
-        """Store-wide feed, newest first: date_from, date_to, status, actor, limit, offset, cursor."""
-        return HistoryPage.from_api(self._c.get("/history", **filters))
-
-
-class _Customers(_Namespace):
-    def get(self, customer_id: str) -> Customer | None:
-        return Customer.from_api(self._c.get(f"/customers/{_segment(customer_id)}"))
-
-    def get_by_email(self, email: str) -> Customer | None:
-        return Customer.from_api(self._c.get(f"/customers/by-email/{_segment(email)}"))
-
-    def list(self, **filters: Any) -> CustomerPage:
-        return CustomerPage.from_api(self._c.get("/customers", **filters))
-
-
-class _Webhooks(_Namespace):
-    def list(self) -> WebhookList:
-        data = self._c.get("/webhooks")
-        rows = (
-            data
-            if isinstance(data, list)
-            else (data or {}).get("webhooks") or (data or {}).get("endpoints") or []
-        )
-        return [WebhookEndpoint.from_api(row) for row in rows]
-
-    def get(self, webhook_id: str) -> WebhookEndpoint:
-        return WebhookEndpoint.from_api(self._c.get(f"/webhooks/{_segment(webhook_id)}"))
-
-    def create(
-        self,
-        *,
-        url: str,
-        event_types: Iterable[str],
-        description: str = "",
-        enabled: bool = True,
-        idempotency_key: str | None = None,
-    ) -> WebhookEndpoint:
-        body = {"url": url, "eventTypes": list(event_types), "description": description, "enabled": enabled}
-        return WebhookEndpoint.from_api(
-            self._c.write("POST", "/webhooks", body, idempotency_key=idempotency_key)
-        )
-
-    def update(
-        self, webhook_id: str, *, idempotency_key: str | None = None, **changes: Any
-    ) -> WebhookEndpoint:
-        body = {_camel(k): v for k, v in changes.items() if v is not None}
-        return WebhookEndpoint.from_api(
-            self._c.write("PUT", f"/webhooks/{_segment(webhook_id)}", body, idempotency_key=idempotency_key)
-        )
-
-    def delete(self, webhook_id: str) -> None:
-        self._c.write("DELETE", f"/webhooks/{_segment(webhook_id)}")
-
-    def test(self, webhook_id: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
-        """Send a signed `webhook.test` now; the receiver's answer (success, statusCode, durationMs,
-        error, responseBody). With `idempotency_key` a repeat replays the first answer."""
-        return self._c.write(
-            "POST", f"/webhooks/{_segment(webhook_id)}/test", {}, idempotency_key=idempotency_key
-        )
-
-    def rotate_secret(self, webhook_id: str, *, idempotency_key: str | None = None) -> WebhookEndpoint:
-        return WebhookEndpoint.from_api(
-            self._c.write(
-                "POST", f"/webhooks/{_segment(webhook_id)}/rotate-secret", {}, idempotency_key=idempotency_key
-            )
-        )
-
-    def deliveries(self, webhook_id: str, **filters: Any) -> DeliveryList:
-        data = self._c.get(f"/webhooks/{_segment(webhook_id)}/deliveries", **filters)
-        rows = data if isinstance(data, list) else (data or {}).get("deliveries") or []
-        return [WebhookDelivery.from_api(row) for row in rows]
-
-    def retry_delivery(self, delivery_id: str, *, idempotency_key: str | None = None) -> WebhookDelivery:
-        return WebhookDelivery.from_api(
-            self._c.write(
-                "POST",
-                f"/webhooks/deliveries/{_segment(delivery_id)}/retry",
-                {},
-                idempotency_key=idempotency_key,
-            )
-        )
-
-
-def _segment(value: str) -> str:
-    """One path segment, percent-encoded: an external ID like `shop/123` must not become two."""
-    return quote(str(value), safe="")

@@ -93,7 +93,7 @@ def _refund(client: OrdersApiClient, order: Order, form: ActionForm) -> Order:
         notify_customer=form.cleaned_data["notify_customer"],
         idempotency_key=form.cleaned_data["idempotency_key"],
     )
-    return Order.from_api(result["order"])
+    return result.order
 
 
 def _link(client: OrdersApiClient, order: Order, form: ActionForm) -> Order:

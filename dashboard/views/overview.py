@@ -21,7 +21,6 @@ def store_overview(request: HttpRequest, access: StoreAccess) -> HttpResponse:
     stats = client.orders.stats()
     latest = client.history.list(limit=LATEST_CHANGES)
     list_url = reverse("dashboard:order_list", args=[access.store.slug])
-    currency = str(stats.raw.get("currency") or "")
     counts = [
         {
             "status": value,
@@ -34,8 +33,8 @@ def store_overview(request: HttpRequest, access: StoreAccess) -> HttpResponse:
     context = {
         "stats": stats,
         "counts": counts,
-        "chart": daily_chart(stats.per_day, currency),
-        "currency": currency,
+        "chart": daily_chart(stats.per_day, stats.currency),
+        "currency": stats.currency,
         "latest": latest.entries,
         "list_url": list_url,
     }

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from dashboard.api import client_for
-from dashboard.api_types import WebhookEndpoint, parse_datetime
+from dashboard.api_types import WebhookEndpoint
 from dashboard.client import ApiError
 from dashboard.permissions import StoreAccess, store_view
 from dashboard.webhook_forms import (
@@ -47,12 +46,13 @@ def webhook_list(request: HttpRequest, access: StoreAccess) -> HttpResponse:
     client = client_for(access.store, request.user)
     # The list answer has no delivery figures; an endpoint's own answer does (≤ 10 endpoints a store).
     endpoints = [client.webhooks.get(e.id) for e in client.webhooks.list()]
-    rows = [{"endpoint": e, "statistics": _statistics(e), "toggle": ToggleForm()} for e in endpoints]
+    rows = [{"endpoint": e, "success_rate": _success_rate(e), "toggle": ToggleForm()} for e in endpoints]
     return render(request, "dashboard/webhooks/webhook_list.html", {"rows": rows})
 
 
 @store_view("manage_webhooks")
 def webhook_create(request: HttpRequest, access: StoreAccess) -> HttpResponse:
+    client = client_for(access.store, request.user)
     form = WebhookForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         key = form.cleaned_data["idempotency_key"]
@@ -60,7 +60,7 @@ def webhook_create(request: HttpRequest, access: StoreAccess) -> HttpResponse:
             messages.info(request, ALREADY_SENT)
             return redirect("dashboard:webhook_list", access.store.slug)
         try:
-            created = client_for(access.store, request.user).webhooks.create(**form.api_fields())
+            created = client.webhooks.create(**form.api_fields())
         except ApiError as exc:
             release(access.store.slug, key)
             show_api_error(form, exc)
@@ -75,16 +75,17 @@ def webhook_create(request: HttpRequest, access: StoreAccess) -> HttpResponse:
 def webhook_detail(request: HttpRequest, access: StoreAccess, webhook_id: str) -> HttpResponse:
     client = client_for(access.store, request.user)
     endpoint = client.webhooks.get(webhook_id)
-    statistics = _statistics(endpoint)
     page_number = _page_number(request)
     deliveries = client.webhooks.deliveries(
         webhook_id, limit=DELIVERIES_PER_PAGE, offset=(page_number - 1) * DELIVERIES_PER_PAGE
     )
-    page_count = max(1, math.ceil(int(statistics.get("total") or 0) / DELIVERIES_PER_PAGE))
+    total = endpoint.statistics.total if endpoint.statistics else 0
+    page_count = max(1, math.ceil(total / DELIVERIES_PER_PAGE))
     context = {
         "endpoint": endpoint,
-        "statistics": statistics,
-        "deliveries": [{**_delivery_view(d.raw), "retry_form": OnceForm()} for d in deliveries],
+        "statistics": endpoint.statistics,
+        "success_rate": _success_rate(endpoint),
+        "deliveries": [{"delivery": d, "retry_form": OnceForm()} for d in deliveries],
         "page_number": page_number,
         "page_count": page_count,
         "previous_url": f"?page={page_number - 1}" if page_number > 1 else None,
@@ -179,11 +180,11 @@ def webhook_test(request: HttpRequest, access: StoreAccess, webhook_id: str) -> 
     def send(key: str) -> None:
         result = client_for(access.store, request.user).webhooks.test(webhook_id, idempotency_key=key)
         request.session[TEST_RESULT_SESSION_KEY.format(webhook_id)] = {
-            "success": bool(result.get("success")),
-            "status_code": result.get("statusCode"),
-            "duration_ms": result.get("durationMs"),
-            "error": result.get("error") or "",
-            "body": (result.get("responseBody") or "")[:500],
+            "success": result.success,
+            "status_code": result.status_code,
+            "duration_ms": result.duration_ms,
+            "error": result.error,
+            "body": result.response_body[:500],
         }
 
     return _once(request, access, webhook_id, OnceForm, send)
@@ -238,39 +239,6 @@ def _page_number(request: HttpRequest) -> int:
         return 1
 
 
-def _statistics(endpoint: WebhookEndpoint) -> dict[str, Any]:
-    statistics = dict(endpoint.raw.get("statistics") or {})
-    rate = statistics.get("successRate")
-    statistics["success_rate_display"] = f"{float(rate) * 100:.0f}%" if rate is not None else "—"
-    statistics["last_delivery_at"] = parse_datetime(statistics.get("lastDeliveryAt"))
-    return statistics
-
-
-def _delivery_view(raw: dict[str, Any]) -> dict[str, Any]:
-    """A delivery as the template shows it: times parsed (shown in the store's timezone)."""
-    attempts = raw.get("attempts") or []
-    last_code = raw.get("lastStatusCode")
-    if last_code is None and attempts:  # a test send records its answer on the attempt only
-        last_code = attempts[-1].get("statusCode")
-    return {
-        "id": raw.get("id"),
-        "event_type": raw.get("eventType"),
-        "event_id": raw.get("eventId"),
-        "status": raw.get("status"),
-        "attempt_count": raw.get("attemptCount") or 0,
-        "last_status_code": last_code,
-        "last_error": raw.get("lastError") or "",
-        "created_at": parse_datetime(raw.get("createdAt")),
-        "next_attempt_at": parse_datetime(raw.get("nextAttemptAt")),
-        "attempts": [
-            {
-                "number": a.get("attemptNumber"),
-                "at": parse_datetime(a.get("attemptedAt")),
-                "status_code": a.get("statusCode"),
-                "duration_ms": a.get("durationMs"),
-                "error": a.get("error") or "",
-                "body": a.get("responseBody") or "",
-            }
-            for a in attempts
-        ],
-    }
+def _success_rate(endpoint: WebhookEndpoint) -> str:
+    rate = endpoint.statistics.success_rate if endpoint.statistics else None
+    return f"{rate * 100:.0f}%" if rate is not None else "—"

@@ -12,6 +12,45 @@ from dashboard.client import ApiError, ApiTimeout, ApiUnavailable, OrdersApiClie
 KEY = "sk_test_" + "k" * 32
 
 
+# An order list row and an order as the API sends them (orders/serializers.py): every key, nulls included.
+SUMMARY = {
+    "id": "o1",
+    "externalId": None,
+    "platformName": None,
+    "orderNumber": "ORD-000001",
+    "status": "pending",
+    "paymentStatus": "unpaid",
+    "customerId": None,
+    "customerEmail": "ann@example.com",
+    "customerName": "Ann Example",
+    "itemCount": 1,
+    "total": 29.99,
+    "refundedAmount": 0,
+    "currency": "USD",
+    "createdAt": "2024-01-15T10:30:00.000Z",
+    "updatedAt": "2024-01-15T10:30:00.000Z",
+}
+DETAIL = {
+    **SUMMARY,
+    "customer": None,
+    "shippingAddress": None,
+    "billingAddress": None,
+    "items": [],
+    "subtotal": 29.99,
+    "tax": 0,
+    "shipping": 0,
+    "discount": 0,
+    "payment": {"method": None, "transactionId": None, "paidAt": None},
+    "refunds": [],
+    "metadata": {},
+    "notes": None,
+    "statusHistory": [],
+    "allowedTransitions": ["confirmed", "cancelled"],
+    "cancelledAt": None,
+    "cancelReason": None,
+}
+
+
 def envelope_error(status, code, message="Nope.", **extra):
     return httpx.Response(status, json={"success": False, "message": message, "errorCode": code, **extra})
 
@@ -36,8 +75,9 @@ def test_list_sends_key_and_camelcase_filters_and_parses_decimal_money():
             json={
                 "success": True,
                 "data": {
-                    "orders": [{"id": "o1", "orderNumber": "ORD-000001", "total": 29.99, "currency": "USD"}],
+                    "orders": [SUMMARY],
                     "total": 1,
+                    "totalIsCapped": False,
                     "limit": 25,
                     "offset": 0,
                     "hasMore": False,
@@ -143,7 +183,13 @@ def test_500_on_a_read_is_retried_then_raised():
 
 def test_500_then_success_on_a_read_returns_the_success():
     answers = iter(
-        [envelope_error(503, "SERVICE_UNAVAILABLE"), httpx.Response(200, json={"success": True, "data": []})]
+        [
+            envelope_error(503, "SERVICE_UNAVAILABLE"),
+            httpx.Response(
+                200,
+                json={"success": True, "data": {"orderId": "o1", "orderNumber": "ORD-000001", "entries": []}},
+            ),
+        ]
     )
     client, calls = make_client(lambda r: next(answers))
     assert client.orders.history("o1") == []
@@ -215,6 +261,6 @@ def test_export_streams_chunks_and_raises_before_streaming_on_error():
 
 
 def test_path_segments_are_encoded():
-    client, calls = make_client(lambda r: httpx.Response(200, json={"success": True, "data": {"id": "x"}}))
+    client, calls = make_client(lambda r: httpx.Response(200, json={"success": True, "data": DETAIL}))
     client.orders.get("shop/123")
     assert calls[0].url.raw_path == b"/api/v1/orders/shop%2F123"

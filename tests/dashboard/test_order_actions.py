@@ -12,7 +12,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from dashboard.client import ApiTimeout, _Orders
+from dashboard.api_resources import Orders
+from dashboard.client import ApiTimeout
 from orders.models import HistoryEntry, Order, Refund
 from tests.dashboard.conftest import make_member
 from tests.factories import VariantFactory, make_order
@@ -422,20 +423,20 @@ def test_a_send_whose_answer_was_lost_keeps_its_key_so_sending_again_acts_once(
     # given: the API acts but its answer does not arrive in time
     data = open_form(admin_client_member, processing, "refund")
     data.update(amount="10.00")
-    real_refund = _Orders.refund
+    real_refund = Orders.refund
 
     def acts_then_times_out(self, *args, **kwargs):
         real_refund(self, *args, **kwargs)
         raise ApiTimeout("The Orders API did not answer within the timeout.")
 
-    monkeypatch.setattr(_Orders, "refund", acts_then_times_out)
+    monkeypatch.setattr(Orders, "refund", acts_then_times_out)
     lost = submit(admin_client_member, processing, "refund", data).content.decode()
     # then: the form says so and keeps its key
     assert "did not answer in time" in top_errors(lost)
     again = form_fields(lost)
     assert again["idempotency_key"] == data["idempotency_key"]
     # when: the person sends it again
-    monkeypatch.setattr(_Orders, "refund", real_refund)
+    monkeypatch.setattr(Orders, "refund", real_refund)
     response = submit(admin_client_member, processing, "refund", again)
     # then: the API replays the first refund instead of refunding twice
     assert "action-succeeded" in triggers(response, "HX-Trigger-After-Settle")
