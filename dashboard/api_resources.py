@@ -1,16 +1,18 @@
 """The API client's resources: one class per part of the Orders API (orders, history, customers,
 webhooks), reached as `client.orders`, `client.history`, … Each operation knows its path, its body and
 the type of its answer (dashboard/api_types.py); sending, retrying and reading answers is
-`OrdersApiClient`'s (dashboard/client.py). No Django imports.
+`OrdersApiClient`'s (dashboard/client.py), which the resources know only as a `Sender`. No Django imports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote
+
+import httpx
 
 from dashboard.api_types import (
     Customer,
@@ -31,8 +33,24 @@ from dashboard.api_types import (
     WebhookTestResult,
 )
 
-if TYPE_CHECKING:
-    from dashboard.client import ExportStream, OrdersApiClient
+
+class Sender(Protocol):
+    """What a resource needs of the client (OrdersApiClient): send, retry, read the answer as `shape`."""
+
+    def get(self, path: str, *, shape: Any = None, **filters: Any) -> Any: ...
+
+    def write(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        shape: Any = None,
+        idempotency_key: str | None = None,
+    ) -> Any: ...
+
+    def stream(self, path: str, **filters: Any) -> AbstractContextManager[ExportStream]: ...
+
 
 # Aliases: inside the resources `list` is a method name.
 HistoryList = list[HistoryEntry]
@@ -50,8 +68,20 @@ def segment(value: str) -> str:
     return quote(str(value), safe="")
 
 
+class ExportStream:
+    """An open export response: iterate `chunks()` to stream it; headers tell type and file name."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self.content_type = response.headers.get("Content-Type", "text/csv")
+        self.content_disposition = response.headers.get("Content-Disposition", "")
+
+    def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        yield from self._response.iter_bytes(chunk_size)
+
+
 class Resource:
-    def __init__(self, client: OrdersApiClient) -> None:
+    def __init__(self, client: Sender) -> None:
         self._c = client
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from dashboard.api_resources import Customers, History, Orders, Webhooks
+from dashboard.api_resources import Customers, ExportStream, History, Orders, Webhooks
 
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -165,18 +165,6 @@ def _error_from_response(response: httpx.Response) -> ApiError:
         retry_after=retry_after_int,
         request_id=response.headers.get("X-Request-Id"),
     )
-
-
-class ExportStream:
-    """An open export response: iterate `chunks()` to stream it; headers tell type and file name."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self._response = response
-        self.content_type = response.headers.get("Content-Type", "text/csv")
-        self.content_disposition = response.headers.get("Content-Disposition", "")
-
-    def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]:
-        yield from self._response.iter_bytes(chunk_size)
 
 
 class OrdersApiClient:
