@@ -11,7 +11,7 @@ same rendered form twice acts once (the API replays the first answer).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, cast
 
 from django import forms
@@ -21,12 +21,11 @@ from django.http import QueryDict
 from dashboard.api_types import Order
 from dashboard.client import ApiError
 from dashboard.errors import failure_for
-from dashboard.filters import STATUSES
+from dashboard.vocabulary import status_choices
 
 # The status dialog never offers `cancelled`: cancelling goes through the cancel dialog, which needs
 # the admin role (a support member must not cancel by way of a status update).
 NOT_A_STATUS_UPDATE = frozenset({"cancelled"})
-STATUS_UPDATE_TARGETS = frozenset(value for value, _ in STATUSES) - NOT_A_STATUS_UPDATE
 # Blank key/value rows offered for new metadata.
 NEW_METADATA_ROWS = 3
 # More rows than the API's 50 keys plus the blank ones is a forged form, refused before any work.
@@ -49,22 +48,20 @@ def metadata_text(value: Any) -> str:
     return str(value)
 
 
-def _label(status: str) -> str:
-    return status.replace("_", " ").capitalize()
-
-
 def money_text(amount: Any, currency: str) -> str:
     return f"{amount:,.2f} {currency}"
 
 
 class StatusChoiceField(forms.ChoiceField):
-    """Offers the order's allowed moves but accepts any status a status update may name: whether the move
-    is allowed is the API's decision. Checking it here against the order as it is now would refuse the
-    second send of a double submit (the order has moved already) instead of letting the API replay the
-    first answer."""
+    """Offers the order's allowed moves but accepts any status a status update may name (`targets`: the
+    API's statuses but `cancelled`): whether the move is allowed is the API's decision. Checking it here
+    against the order as it is now would refuse the second send of a double submit (the order has moved
+    already) instead of letting the API replay the first answer."""
+
+    targets: frozenset[str] = frozenset()
 
     def valid_value(self, value: Any) -> bool:
-        return value in STATUS_UPDATE_TARGETS
+        return value in self.targets
 
 
 class ActionForm(forms.Form):
@@ -76,6 +73,8 @@ class ActionForm(forms.Form):
     api_fields: ClassVar[Mapping[str, str]] = {}
     # API error code without a field (e.g. INVALID_REFUND_AMOUNT) → the form field it is about.
     api_codes: ClassVar[Mapping[str, str]] = {}
+    # Whether the form takes `statuses=`, the API's statuses (dashboard/vocabulary.py).
+    needs_statuses: ClassVar[bool] = False
 
     def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
         self.order = order
@@ -222,12 +221,14 @@ class StatusUpdateForm(ActionForm):
         "INVALID_STATUS_TRANSITION": "status",
         "INVALID_STATUS": "status",
     }
+    needs_statuses = True
 
-    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, order: Order, statuses: Sequence[str], **kwargs: Any) -> None:
+        """`statuses`: every status of the API (dashboard/vocabulary.py), passed in by the view."""
         super().__init__(*args, order=order, **kwargs)
-        cast(forms.ChoiceField, self.fields["status"]).choices = [
-            (s, _label(s)) for s in order.allowed_transitions if s not in NOT_A_STATUS_UPDATE
-        ]
+        field = cast(StatusChoiceField, self.fields["status"])
+        field.targets = frozenset(statuses) - NOT_A_STATUS_UPDATE
+        field.choices = status_choices(s for s in order.allowed_transitions if s not in NOT_A_STATUS_UPDATE)
         self.rows = self.extra_metadata = metadata_rows(self.data if self.is_bound else None, extra=2)
 
     def metadata(self) -> dict[str, Any] | None:

@@ -13,22 +13,21 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import tzinfo
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django import forms
 
 from dashboard.api_types import HistoryEntry, HistoryPage
 from dashboard.client import OrdersApiClient
-from dashboard.filters import STATUSES
 from dashboard.models import StoreConnection
+from dashboard.vocabulary import status_choices
 
 PAGE_SIZE = 25
 # The API's largest page: the export asks for as many rows per call as it may.
 EXPORT_PAGE_SIZE = 50
-FILTER_FIELDS = ("date_from", "date_to", "status", "actor")
 
 CSV_COLUMNS = (
     "Changed at",
@@ -68,7 +67,7 @@ class HistoryFilterSet(django_filters.FilterSet):
     date_from = django_filters.DateFilter(label="Changed from", widget=_date_widget())
     date_to = django_filters.DateFilter(label="Changed to", widget=_date_widget())
     status = django_filters.MultipleChoiceFilter(
-        label="Changed to status", choices=STATUSES, widget=forms.CheckboxSelectMultiple
+        label="Changed to status", choices=[], widget=forms.CheckboxSelectMultiple
     )
     actor = django_filters.CharFilter(
         label="Actor",
@@ -80,9 +79,11 @@ class HistoryFilterSet(django_filters.FilterSet):
     class Meta:
         form = HistoryFilterForm
 
-    def __init__(self, data=None, **kwargs) -> None:
+    def __init__(self, data=None, *, statuses: Sequence[str], **kwargs) -> None:
         # No rows are filtered here (see module docstring); an empty queryset satisfies the base class.
         super().__init__(data=data, queryset=StoreConnection.objects.none(), **kwargs)
+        # The API's statuses (dashboard/vocabulary.py), passed in by the view.
+        cast(forms.ChoiceField, self.form.fields["status"]).choices = status_choices(statuses)
 
     def api_filters(self) -> dict[str, Any]:
         """The feed's filter parameters (snake_case; the client camelCases them). After is_valid()."""
@@ -98,10 +99,6 @@ class HistoryFilterSet(django_filters.FilterSet):
         """Filters plus this page's limit and offset."""
         page = int(self.form.cleaned_data.get("page") or 1)
         return {**self.api_filters(), "limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
-
-    @property
-    def is_filtered(self) -> bool:
-        return self.form.is_bound and any(self.form.data.get(name) for name in FILTER_FIELDS)
 
 
 # The API names the feed's fields in its own terms; map them back onto the form.

@@ -2,35 +2,21 @@
 `api_params()` turns the cleaned values into Orders API query parameters (spec §3.4).
 
 There is no queryset: the rows come from the API. The FilterSet is used for its form (fields, labels,
-validation, errors), never for `.qs`.
+validation, errors), never for `.qs`. The statuses and payment statuses offered are the API's own
+(dashboard/vocabulary.py), passed in by the view.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 import django_filters
 from django import forms
 
 from dashboard.models import StoreConnection
+from dashboard.vocabulary import status_choices
 
-STATUSES = [
-    ("pending", "Pending"),
-    ("confirmed", "Confirmed"),
-    ("processing", "Processing"),
-    ("partially_shipped", "Partially shipped"),
-    ("shipped", "Shipped"),
-    ("partially_delivered", "Partially delivered"),
-    ("delivered", "Delivered"),
-    ("cancelled", "Cancelled"),
-    ("refunded", "Refunded"),
-]
-PAYMENT_STATUSES = [
-    ("unpaid", "Unpaid"),
-    ("paid", "Paid"),
-    ("partially_refunded", "Partially refunded"),
-    ("refunded", "Refunded"),
-]
 # The list's `sort` values are the API's own (spec §3.4), so links and the API agree without a mapping.
 SORTS = [
     ("-createdAt", "Newest first"),
@@ -45,17 +31,6 @@ SORTS = [
 DEFAULT_SORT = "-createdAt"
 PAGE_SIZES = [("25", "25"), ("50", "50")]
 DEFAULT_PAGE_SIZE = 25
-# Parameters that select rows (kept by paging and sorting links, cleared by "clear filters").
-FILTER_FIELDS = (
-    "status",
-    "created_from",
-    "created_to",
-    "updated_from",
-    "updated_to",
-    "search",
-    "payment_status",
-    "platform",
-)
 
 
 class OrderFilterForm(forms.Form):
@@ -83,10 +58,10 @@ class OrderFilterSet(django_filters.FilterSet):
         ),
     )
     status = django_filters.MultipleChoiceFilter(
-        label="Status", choices=STATUSES, widget=forms.CheckboxSelectMultiple
+        label="Status", choices=[], widget=forms.CheckboxSelectMultiple
     )
     payment_status = django_filters.ChoiceFilter(
-        label="Payment", choices=PAYMENT_STATUSES, empty_label="Any payment status"
+        label="Payment", choices=[], empty_label="Any payment status"
     )
     platform = django_filters.CharFilter(label="Platform", max_length=100)
     created_from = django_filters.DateFilter(label="Created from", widget=_date_widget())
@@ -100,9 +75,14 @@ class OrderFilterSet(django_filters.FilterSet):
     class Meta:
         form = OrderFilterForm
 
-    def __init__(self, data=None, **kwargs) -> None:
+    def __init__(
+        self, data=None, *, statuses: Sequence[str], payment_statuses: Sequence[str], **kwargs
+    ) -> None:
         # No rows are ever filtered here (see module docstring); an empty queryset satisfies the base.
         super().__init__(data=data, queryset=StoreConnection.objects.none(), **kwargs)
+        fields = self.form.fields
+        cast(forms.ChoiceField, fields["status"]).choices = status_choices(statuses)
+        cast(forms.ChoiceField, fields["payment_status"]).choices = status_choices(payment_statuses)
 
     def api_params(self) -> dict[str, Any]:
         """The API's list parameters (snake_case; the client camelCases them). Call after is_valid()."""
@@ -122,10 +102,6 @@ class OrderFilterSet(django_filters.FilterSet):
             "limit": page_size,
             "offset": (page - 1) * page_size,
         }
-
-    @property
-    def is_filtered(self) -> bool:
-        return self.form.is_bound and any(self.form.data.get(name) for name in FILTER_FIELDS)
 
 
 # The API names fields in its own terms; map them back onto the form to show errors at the right field.

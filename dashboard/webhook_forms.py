@@ -17,28 +17,18 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 from django import forms
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 
 import secretbox
+from dashboard.api_types import EventType
 from dashboard.client import ApiError
+from dashboard.vocabulary import event_type_choices
 
-# The API's catalogue (spec §4); the API validates again, and its answer is shown at the field.
-EVENT_TYPES = [
-    ("order.created", "Order created"),
-    ("order.status_updated", "Status updated (any change)"),
-    ("order.confirmed", "Confirmed"),
-    ("order.shipped", "Shipped"),
-    ("order.partially_shipped", "Partially shipped"),
-    ("order.delivered", "Delivered"),
-    ("order.partially_delivered", "Partially delivered"),
-    ("order.cancelled", "Cancelled"),
-    ("order.refunded", "Refunded"),
-    ("webhook.test", "Test events"),
-]
 CLAIM_SECONDS = 24 * 60 * 60  # as long as the API keeps an Idempotency-Key
 SECRET_PURPOSE = "dashboard.webhook-secret-shown-once"  # noqa: S105 - the secretbox purpose label, not a secret
 
@@ -76,12 +66,18 @@ class WebhookForm(OnceForm):
     )
     event_types = forms.MultipleChoiceField(
         label="Events",
-        choices=EVENT_TYPES,
+        choices=[],
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Choose at least one event."},
     )
     description = forms.CharField(label="Description", max_length=500, required=False)
     enabled = forms.BooleanField(label="Enabled: send events to this endpoint", required=False, initial=True)
+
+    def __init__(self, *args: Any, event_types: Iterable[EventType], **kwargs: Any) -> None:
+        """`event_types`: the API's catalogue (dashboard/vocabulary.py), passed in by the view; the
+        API validates the choice again, and its answer is shown at the field."""
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["event_types"]).choices = event_type_choices(event_types)
 
     def api_fields(self) -> dict[str, Any]:
         data = self.cleaned_data

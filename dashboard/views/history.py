@@ -16,6 +16,7 @@ from dashboard.audit import API_FIELD_TO_FORM, PAGE_SIZE, HistoryFilterSet, audi
 from dashboard.client import ApiError
 from dashboard.permissions import StoreAccess, store_view
 from dashboard.views.orders import _query, _url
+from dashboard.vocabulary import status_table
 
 LIST_TEMPLATE = "dashboard/history/history_list.html"
 TABLE_PARTIAL = "history-table"
@@ -23,11 +24,12 @@ TABLE_PARTIAL = "history-table"
 
 @store_view("view")
 def history_list(request: HttpRequest, access: StoreAccess) -> HttpResponse:
-    filterset = HistoryFilterSet(request.GET)
+    client = client_for(access.store, request.user)
+    filterset = HistoryFilterSet(request.GET, statuses=status_table(access.store, client).statuses)
     page = None
     if filterset.is_valid():
         try:
-            page = client_for(access.store, request.user).history.list(**filterset.api_params())
+            page = client.history.list(**filterset.api_params())
         except ApiError as exc:
             if exc.status != 400 or not exc.field_errors:
                 raise  # the one failure mapper (dashboard/errors.py) renders it
@@ -67,10 +69,11 @@ def _paging_context(request: HttpRequest, access: StoreAccess, filterset: Histor
 @store_view("export")
 def history_export(request: HttpRequest, access: StoreAccess) -> HttpResponseBase:
     """The feed for the view's filters as CSV, streamed page by page from the API (no buffering)."""
-    filterset = HistoryFilterSet(request.GET)
+    client = client_for(access.store, request.user)
+    filterset = HistoryFilterSet(request.GET, statuses=status_table(access.store, client).statuses)
     if not filterset.is_valid():
         return render(request, LIST_TEMPLATE, {"filterset": filterset}, status=400)
-    pages = audit_pages(client_for(access.store, request.user), filterset.api_filters())
+    pages = audit_pages(client, filterset.api_filters())
     # The first page is fetched here, inside the error mapper: a refused key or a down API is a page,
     # not a file cut after its header.
     first = next(pages)

@@ -43,6 +43,7 @@ from dashboard.api_types import Order
 from dashboard.client import ApiError, OrdersApiClient
 from dashboard.errors import failure_for
 from dashboard.permissions import StoreAccess, store_view
+from dashboard.vocabulary import status_table
 
 TEMPLATES = "dashboard/orders/actions"
 ORDER_CHANGED = "order-changed"
@@ -211,14 +212,20 @@ def _run(request: HttpRequest, access: StoreAccess, order_id: str, action: Actio
     client = client_for(access.store, request.user)
     try:
         order = client.orders.get(order_id)
+        # The status form accepts the API's statuses: fetched (cached) only for the form that needs them.
+        kwargs = (
+            {"statuses": status_table(access.store, client).statuses}
+            if action.form_class.needs_statuses
+            else {}
+        )
     except ApiError as exc:
         if not request.htmx:  # type: ignore[attr-defined]
             raise  # a page of its own: the one failure mapper renders it
         return _render(request, access, action, order=None, form=None, failure=failure_for(exc).message)
     if request.method != "POST":
-        form = action.form_class(order=order, initial={"status": request.GET.get("status")})
+        form = action.form_class(order=order, initial={"status": request.GET.get("status")}, **kwargs)
         return _render(request, access, action, order=order, form=form, failure=action.unavailable(order))
-    form = action.form_class(request.POST, order=order)
+    form = action.form_class(request.POST, order=order, **kwargs)
     if not form.is_valid():
         return _render(request, access, action, order=order, form=form)
     try:

@@ -11,10 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.api import client_for
-from dashboard.client import ApiError
+from dashboard.client import ApiError, OrdersApiClient
 from dashboard.filters import API_FIELD_TO_FORM, SORTS, OrderFilterSet
 from dashboard.permissions import StoreAccess, store_view
 from dashboard.tables import SORTABLE, OrderTable
+from dashboard.vocabulary import status_table
 
 LIST_TEMPLATE = "dashboard/orders/order_list.html"
 TABLE_PARTIAL = "orders-table"
@@ -22,12 +23,13 @@ TABLE_PARTIAL = "orders-table"
 
 @store_view("view")
 def order_list(request: HttpRequest, access: StoreAccess) -> HttpResponse:
-    filterset = OrderFilterSet(request.GET)
+    client = client_for(access.store, request.user)
+    filterset = _filterset(request, access, client)
     page = None
     if filterset.is_valid():
         params = filterset.api_params()
         try:
-            page = client_for(access.store, request.user).orders.list(**params)
+            page = client.orders.list(**params)
         except ApiError as exc:
             if exc.status != 400 or not exc.field_errors:
                 raise  # the one failure mapper (dashboard/errors.py) renders it
@@ -39,6 +41,12 @@ def order_list(request: HttpRequest, access: StoreAccess) -> HttpResponse:
     if request.htmx.target == TABLE_PARTIAL:  # type: ignore[attr-defined]
         template = f"{LIST_TEMPLATE}#{TABLE_PARTIAL}"
     return render(request, template, context)
+
+
+def _filterset(request: HttpRequest, access: StoreAccess, client: OrdersApiClient) -> OrderFilterSet:
+    """The list's filters, offering the statuses the API has (dashboard/vocabulary.py)."""
+    table = status_table(access.store, client)
+    return OrderFilterSet(request.GET, statuses=table.statuses, payment_statuses=table.payment_statuses)
 
 
 def _table_context(request: HttpRequest, access: StoreAccess, filterset: OrderFilterSet, page) -> dict:
@@ -114,13 +122,14 @@ def order_detail(request: HttpRequest, access: StoreAccess, order_id: str) -> Ht
 @store_view("export")
 def order_export(request: HttpRequest, access: StoreAccess) -> HttpResponseBase:
     """Stream the API's CSV for the list's filters straight through: no buffering, flat memory."""
-    filterset = OrderFilterSet(request.GET)
+    client = client_for(access.store, request.user)
+    filterset = _filterset(request, access, client)
     if not filterset.is_valid():
         return render(request, LIST_TEMPLATE, {"filterset": filterset, "table": None}, status=400)
     params = {k: v for k, v in filterset.api_params().items() if k not in {"limit", "offset"}}
     stack = ExitStack()
     # Opened here, inside the error mapper, so a refused key or a down API is a page, not a cut file.
-    export = stack.enter_context(client_for(access.store, request.user).orders.export(**params))
+    export = stack.enter_context(client.orders.export(**params))
 
     def chunks():
         with stack:

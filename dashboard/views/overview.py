@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from dashboard.api import client_for
 from dashboard.charts import daily_chart
-from dashboard.filters import STATUSES
 from dashboard.permissions import StoreAccess, store_view
+from dashboard.vocabulary import status_label, status_table
 
 LATEST_CHANGES = 10
 
@@ -24,11 +25,11 @@ def store_overview(request: HttpRequest, access: StoreAccess) -> HttpResponse:
     counts = [
         {
             "status": value,
-            "label": label,
+            "label": status_label(value),
             "count": stats.by_status.get(value, 0),
-            "url": f"{list_url}?status={value}",
+            "url": f"{list_url}?{urlencode({'status': value})}",
         }
-        for value, label in STATUSES
+        for value in status_table(access.store, client).statuses
     ]
     context = {
         "stats": stats,

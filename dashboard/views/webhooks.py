@@ -21,6 +21,7 @@ from dashboard.api import client_for
 from dashboard.api_types import WebhookEndpoint
 from dashboard.client import ApiError
 from dashboard.permissions import StoreAccess, store_view
+from dashboard.vocabulary import event_types
 from dashboard.webhook_forms import (
     OnceForm,
     ToggleForm,
@@ -53,7 +54,7 @@ def webhook_list(request: HttpRequest, access: StoreAccess) -> HttpResponse:
 @store_view("manage_webhooks")
 def webhook_create(request: HttpRequest, access: StoreAccess) -> HttpResponse:
     client = client_for(access.store, request.user)
-    form = WebhookForm(request.POST or None)
+    form = WebhookForm(request.POST or None, event_types=event_types(access.store, client))
     if request.method == "POST" and form.is_valid():
         key = form.cleaned_data["idempotency_key"]
         if not claim(access.store.slug, key):
@@ -113,7 +114,7 @@ def webhook_edit(request: HttpRequest, access: StoreAccess, webhook_id: str) -> 
         "description": endpoint.description,
         "enabled": endpoint.enabled,
     }
-    form = WebhookForm(request.POST or None, initial=initial)
+    form = WebhookForm(request.POST or None, initial=initial, event_types=event_types(access.store, client))
     if request.method == "POST" and form.is_valid():
         key = form.cleaned_data["idempotency_key"]
         if not claim(access.store.slug, key):

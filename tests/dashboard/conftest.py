@@ -3,11 +3,19 @@ its connection in the dashboard (embedded: the client calls the API in-process),
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 
 from dashboard.models import Membership, Role, StoreConnection
 from orders.auth import api_key_create
 
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: the API vocabulary one test cached (dashboard/vocabulary.py),
+    keyed by connection id, must not answer for the next test's API."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from dashboard.audit import PAGE_SIZE, HistoryFilterSet
 from orders.models import HistoryEntry
+from orders.statuses import OrderStatus
 from tests.factories import make_order
 
 LIST = "/stores/acme/audit/"
@@ -94,7 +95,8 @@ def test_filter_form_turns_into_the_feeds_api_params():
             "status": ["shipped", "delivered"],
             "actor": " Marta ",
             "page": "3",
-        }
+        },
+        statuses=[s.value for s in OrderStatus],
     )
     # when
     assert filterset.is_valid(), filterset.form.errors

@@ -12,8 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.urls import reverse
 
-from dashboard import webhook_forms
+from dashboard import vocabulary
 from orders.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from orders.webhooks.events import REGISTRY, EventType
 
 LIST = "/stores/acme/webhooks/"
 NEW = "/stores/acme/webhooks/new/"
@@ -135,9 +136,11 @@ def test_double_submit_of_the_create_form_creates_one_endpoint(admin_client_memb
 
 
 def test_api_validation_errors_are_shown_at_the_field(admin_client_member, monkeypatch):
-    # given the dashboard offers an event type the API does not know
-    choices = [*webhook_forms.EVENT_TYPES, ("order.exploded", "Exploded")]
-    monkeypatch.setitem(webhook_forms.WebhookForm.base_fields["event_types"].__dict__, "_choices", choices)
+    # given the dashboard offers an event type the API no longer knows: its catalogue, cached while the
+    # API had the type, outlives the type
+    monkeypatch.setitem(REGISTRY, "order.exploded", EventType(name="order.exploded", description="Exploded"))
+    assert "order.exploded" in admin_client_member.get(NEW).content.decode()
+    monkeypatch.delitem(REGISTRY, "order.exploded")
     # when: a plain-http public URL
     html = create(admin_client_member, "http://8.8.8.8/hook").content.decode()
     # then
@@ -149,6 +152,28 @@ def test_api_validation_errors_are_shown_at_the_field(admin_client_member, monke
         r'<p class="field-error" id="event-types-errors">Unknown event types: order.exploded', html
     )
     assert WebhookEndpoint.objects.count() == 0
+
+
+def test_an_event_type_added_to_the_api_is_offered_by_the_form(admin_client_member, connection, monkeypatch):
+    # given the API's registry gains an event type, and the dashboard forgets the catalogue it cached
+    assert "order.fake_event" not in admin_client_member.get(NEW).content.decode()
+    monkeypatch.setitem(
+        REGISTRY, "order.fake_event", EventType(name="order.fake_event", description="A fake event")
+    )
+    vocabulary.forget(connection)
+    # when
+    html = admin_client_member.get(NEW).content.decode()
+    # then: a checkbox with the API's description as its label
+    checkbox = re.search(
+        r'<label class="check" for="([^"]+)"><input type="checkbox" name="event_types" value="order.fake_event"'
+        r"[^>]*> <span>A fake event</span>",
+        html,
+    )
+    assert checkbox, html
+    # and the form takes it: the endpoint is created subscribed to it
+    response = create(admin_client_member, "https://127.0.0.1:9/hook", events=["order.fake_event"])
+    assert response.status_code == 302
+    assert WebhookEndpoint.objects.get().event_types == ["order.fake_event"]
 
 
 def test_a_refused_create_can_be_sent_again_with_the_same_form(admin_client_member, receiver):
