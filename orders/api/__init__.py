@@ -4,6 +4,7 @@ import logging
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -27,6 +28,10 @@ from orders.ratelimit import OPENAPI_NOTE as RATE_LIMIT_NOTE
 from orders.ratelimit import enforce as enforce_rate_limit
 
 logger = logging.getLogger("orders.api")
+
+# Errors that mean "the database is not there right now", answered 503 with Retry-After (spec §7).
+DatabaseUnavailable = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 
 class OrjsonRenderer(BaseRenderer):
@@ -175,6 +180,15 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 def on_unhandled(request: HttpRequest, exc: Exception) -> HttpResponse:
     # The detail goes to the log (with the request id), never to the client.
     logger.exception("Unhandled error in %s %s", request.method, request.path)
+    if isinstance(exc, DatabaseUnavailable):
+        # The database went away (restart, failover, a terminated connection): nothing was committed,
+        # and the same request (with its Idempotency-Key) can be sent again shortly.
+        response = on_api_error(
+            request,
+            errors.ServiceUnavailable("The database is unavailable; retry the request in a moment."),
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     return on_api_error(request, errors.InternalError())
 
 

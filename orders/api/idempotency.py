@@ -113,6 +113,11 @@ def _insert_row(request: HttpRequest, store_id, key: str, fingerprint: str) -> N
         )
 
 
+def _is_lock_conflict(exc: OperationalError) -> bool:
+    """PostgreSQL's lock_not_available (55P03) for NOWAIT, or SQLite's "database is locked"."""
+    return getattr(exc.__cause__, "sqlstate", None) == "55P03" or "database is locked" in str(exc)
+
+
 def _lock_row(store_id, key: str) -> IdempotencyRecord:
     try:
         record = (
@@ -120,7 +125,9 @@ def _lock_row(store_id, key: str) -> IdempotencyRecord:
             .filter(store_id=store_id, key=key)
             .first()
         )
-    except OperationalError:
+    except OperationalError as exc:
+        if not _is_lock_conflict(exc):
+            raise  # a lost connection is not a running request (the API answers 503)
         # PostgreSQL: the row is locked by the request that is running it now (SQLite: the database
         # stayed locked past its timeout). Either way the first request is still at work.
         raise errors.IdempotencyKeyInUse() from None
@@ -157,7 +164,9 @@ def _run_once(view: Callable, request: HttpRequest, args, kwargs, *, store_id, k
                         )
                     return _replay(record)
                 # No live answer: a new key, an expired one, or the claim of a request that failed or died.
-                if not (live and record.request_fingerprint == fingerprint and record.response_status is None):
+                if not (
+                    live and record.request_fingerprint == fingerprint and record.response_status is None
+                ):
                     _take_over(record, request, fingerprint)
                 response = _run(view, request, args, kwargs)
                 if _is_stored(response):

@@ -20,15 +20,23 @@ def fail_once():
     COMMIT with timing="commit"); later writes pass."""
     made = []
 
-    def install(table: str, *, event: str = "INSERT", timing: str = "statement") -> None:
+    def install(
+        table: str, *, event: str = "INSERT", timing: str = "statement", terminate: bool = False
+    ) -> None:
         name = f"inject_{table}_{event.lower()}"
         deferred = "DEFERRABLE INITIALLY DEFERRED" if timing == "commit" else ""
+        # An error, or the connection cut as a database restart or failover cuts it.
+        fault = (
+            "PERFORM pg_terminate_backend(pg_backend_pid())"
+            if terminate
+            else "RAISE EXCEPTION 'injected failure'"
+        )
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE SEQUENCE {name}_seq")
             cursor.execute(
                 f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
-                  IF nextval('{name}_seq') = 1 THEN RAISE EXCEPTION 'injected failure'; END IF;
+                  IF nextval('{name}_seq') = 1 THEN {fault}; END IF;
                   RETURN NULL;
                 END $$"""
             )
@@ -114,3 +122,24 @@ def test_the_gateway_is_asked_with_the_refund_id_as_its_idempotency_key(api, sto
     refund = Refund.objects.get(order=order)
     calls = [c for c in get_gateway().calls if c["refund_id"] == str(refund.id)]
     assert [c["idempotency_key"] for c in calls] == [str(refund.id)]
+
+
+def test_a_connection_lost_mid_write_is_503_with_retry_after_and_the_retry_refunds_once(
+    store, issued_key, fail_once
+):
+    # given: the database connection is cut while the refund is being written
+    order = make_order(store, status=OrderStatus.CONFIRMED)
+    fail_once("orders_refund", terminate=True)
+    api = ApiClient(issued_key.plaintext)
+
+    # when
+    first = api.post_json(refund_url(order), {"amount": 3}, HTTP_IDEMPOTENCY_KEY="pay-3")
+    retry = api.post_json(refund_url(order), {"amount": 3}, HTTP_IDEMPOTENCY_KEY="pay-3")
+
+    # then: "come back in a moment", not a 500 and not 409 (nothing is running), and one refund
+    assert first.status_code == 503
+    assert first.json()["errorCode"] == "SERVICE_UNAVAILABLE"
+    assert first["Retry-After"] == "2"
+    assert retry.status_code == 201
+    assert Refund.objects.filter(order=order).count() == 1
+    assert payouts_for(order) == 1

@@ -3,7 +3,7 @@
 This command takes the place of django-tasks-db's own (`orders` comes first in INSTALLED_APPS). The
 original exits with an error when PostgreSQL terminates its connection (a failover, a restart, an
 idle-session timeout), and no refund or webhook then moves until someone restarts it. This one closes
-the broken connections, waits a little (doubling up to 10 s) and carries on. A task that was running
+the broken connections, waits a little (doubling up to 5 s while the outage lasts) and carries on. A task that was running
 when the connection dropped stays "running" in the task table; the recovery sweep
 (`manage.py recovery_sweep`) sees it past its lease and queues its work again — refunds and deliveries
 are claimed under row locks, so the work is done once.
@@ -19,23 +19,27 @@ from django.db import DatabaseError, InterfaceError, connections
 from django_tasks_db.management.commands import db_worker
 
 logger = logging.getLogger("orders.tasks")
-MAX_PAUSE_SECONDS = 10.0
+# Pause before reconnecting: doubles while the database stays away, back to the first after a stable spell.
+FIRST_PAUSE_SECONDS = 0.2
+MAX_PAUSE_SECONDS = 5.0
+STABLE_SECONDS = 10.0
 
 
 class ResilientWorker(db_worker.Worker):
     def run(self) -> None:
-        pause = 0.5
+        pause = FIRST_PAUSE_SECONDS
         while self.running:
+            started = time.monotonic()
             try:
                 super().run()
                 return  # --batch or --max-tasks reached
             except (InterfaceError, DatabaseError) as exc:
+                if time.monotonic() - started > STABLE_SECONDS:
+                    pause = FIRST_PAUSE_SECONDS  # it worked for a while: a new outage starts small
                 logger.warning("Worker lost its database connection (%s); retrying in %.1f s", exc, pause)
                 self.running_task = False
-                for connection in connections.all(initialized_only=True):
-                    connection.close_if_unusable_or_obsolete()
-                    if connection.connection is not None and not connection.is_usable():
-                        connection.close()
+                self.startup_delay = False  # the random start-up pause is for the first start only
+                connections.close_all()
                 time.sleep(pause)
                 pause = min(pause * 2, MAX_PAUSE_SECONDS)
 
