@@ -1,5 +1,5 @@
 """Domain errors. Each carries the HTTP status and the stable `errorCode` of spec §6; the API's one
-exception handler (orders/api/__init__.py) turns any of them into the error envelope.
+exception handler (`on_api_error` in the API package) turns any of them into the error envelope.
 """
 
 from dataclasses import dataclass

@@ -5,10 +5,12 @@ carries `store` directly, so every read can be scoped with one indexed equality.
 """
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
+from django.utils.timezone import now
 
 from orders.statuses import OrderStatus, PaymentStatus
 
@@ -446,6 +448,9 @@ class RateLimitCounter(models.Model):
 class IdempotencyRecord(models.Model):
     """The first response to an `Idempotency-Key`, replayed for 24 h (spec §2)."""
 
+    # Replayed for this long; an older row counts as new, and `prune` deletes it.
+    LIFETIME = timedelta(hours=24)
+
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=10)
@@ -465,3 +470,9 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @classmethod
+    def prune(cls, *, older_than: timedelta = LIFETIME) -> int:
+        """Delete records past their lifetime; returns how many."""
+        deleted, _ = cls.objects.filter(created_at__lt=now() - older_than).delete()
+        return deleted

@@ -254,7 +254,7 @@ def prune(*, now: float | None = None) -> int:
     return counters().prune(time.time() if now is None else now)
 
 
-# Shown in the OpenAPI document's description (orders/api/__init__.py).
+# Shown in the OpenAPI document's description.
 OPENAPI_NOTE = (
     "\n\n**Rate limits** are per API key: standard 100 requests/minute and 5,000/hour, premium 1,000/minute "
     "and 50,000/hour, or custom limits per key. *Burst*: capacity a key left unused in the previous minute "

@@ -1,7 +1,7 @@
 """Orders, history entries, customers and products as the API shows them (spec §3.2, §3.7).
 
 Plain functions returning dicts with camelCase keys, so a list of 50 rows costs no schema validation
-(the pydantic schemas in orders/api/schemas.py document the same shapes for OpenAPI). Money stays
+(the API package's pydantic schemas document the same shapes for OpenAPI). Money stays
 `Decimal` here; the API's renderer writes it as a JSON number. Timestamps go through `iso` (UTC, ms, Z).
 
 Blank optional strings (`platformName`, `notes`, …) are `null` on the wire: a client can test one

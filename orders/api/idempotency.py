@@ -36,7 +36,6 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import timedelta
 
 from django.db import IntegrityError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
@@ -51,7 +50,7 @@ from orders.models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
-TTL = timedelta(hours=24)
+TTL = IdempotencyRecord.LIFETIME
 STORED_HEADERS = ("Content-Type", "Location", REPLAYED_HEADER)
 # Error codes that mean "the request itself was invalid": nothing ran, the client may fix it and retry.
 NOT_STORED_CODES = frozenset({"VALIDATION_ERROR", "INVALID_REQUEST", "INVALID_STATUS"})
@@ -208,9 +207,3 @@ def _run(view: Callable, request: HttpRequest, args, kwargs) -> HttpResponse:
         return _render(view(request, *args, **kwargs))
     except errors.ApiError as exc:
         return api_error_response(exc)
-
-
-def prune(*, older_than: timedelta = TTL) -> int:
-    """Delete records past their lifetime; returns how many."""
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - older_than).delete()
-    return deleted

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from orders.api.idempotency import TTL, prune
+from orders.models import IdempotencyRecord
 
 
 class Command(BaseCommand):
@@ -14,10 +14,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--hours", type=int, default=int(TTL.total_seconds() // 3600), help="Age limit (default 24)."
+            "--hours", type=int, default=int(IdempotencyRecord.LIFETIME.total_seconds() // 3600), help="Age limit (default 24)."
         )
 
     def handle(self, *args, hours: int, **options):
-        deleted = prune(older_than=timedelta(hours=max(hours, 1)))
+        deleted = IdempotencyRecord.prune(older_than=timedelta(hours=max(hours, 1)))
         if options["verbosity"]:
             self.stdout.write(f"Deleted {deleted} idempotency record(s) older than {hours} h.")
