@@ -132,13 +132,22 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Background work goes through django.tasks; the broker is configuration. `TASKS_BACKEND=rq` (with the
-# `redis` extra installed and REDIS_URL set) scales out with `manage.py rqworker`.
+# `redis` extra installed and REDIS_URL set) scales out with `manage.py rqworker refunds webhooks default`.
 # Refunds and webhook deliveries have queues (and workers) of their own: neither can starve the other.
 TASK_QUEUES = ["default", "refunds", "webhooks"]
+# django-rq: every queue on REDIS_URL; jobs are django-tasks-rq's (they run django.tasks tasks), and the
+# worker is ours (orders/management/commands/rqworker.py: usable database connections for every job,
+# a new worker after a Redis outage).
+RQ_QUEUES = {name: {"URL": REDIS_URL} for name in TASK_QUEUES}
+RQ = {
+    "JOB_CLASS": "django_tasks_rq.Job",
+    "WORKER_CLASS": "orders.management.commands.rqworker.ResilientWorker",
+}
 if os.environ.get("TASKS_BACKEND", "db") == "rq":
-    INSTALLED_APPS.append("django_tasks_rq")
+    if not REDIS_URL:
+        raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL (e.g. redis://127.0.0.1:6379/0).")
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
-    RQ_QUEUES = {name: {"URL": REDIS_URL} for name in TASK_QUEUES}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
 

@@ -20,6 +20,16 @@ from django.utils import timezone
 
 logger = logging.getLogger("orders.tasks")
 
+# "No such task" (or a backend that cannot tell): Django's, and the django-tasks backport's, on which
+# django-tasks-rq is built.
+RESULT_GONE: tuple[type[Exception], ...] = (TaskResultDoesNotExist, NotImplementedError)
+try:
+    from django_tasks.exceptions import TaskResultDoesNotExist as BackportResultDoesNotExist
+
+    RESULT_GONE += (BackportResultDoesNotExist,)
+except ImportError:  # the `redis` extra is not installed
+    pass
+
 REFUNDS_QUEUE = "refunds"
 WEBHOOKS_QUEUE = "webhooks"
 
@@ -44,8 +54,8 @@ def is_in_hand(task: Task, result_id: str, *, lease: timedelta) -> bool:
         return False
     try:
         result = task.get_backend().get_result(result_id)
-    except (TaskResultDoesNotExist, NotImplementedError):
-        return False
+    except RESULT_GONE:
+        return False  # e.g. RQ dropped the finished job after its result TTL: gone
     except Exception:
         # The backend cannot answer now (broker down): assume in hand; the next sweep asks again.
         logger.warning("Could not look up task %s; assuming it is still queued", result_id)
