@@ -23,7 +23,7 @@ from orders.services.imports import (
 )
 from orders.services.lifecycle import order_cancel, order_set_status
 from orders.services.metadata import merge_metadata, order_link, order_update_metadata, validate_metadata
-from orders.services.refunds import process_refund, refund_create, refund_process
+from orders.services.refunds import process_refund, refund_create, refund_process, refunds_sweep_lost
 
 __all__ = [
     "MAX_ITEMS",
@@ -44,5 +44,6 @@ __all__ = [
     "product_sync",
     "refund_create",
     "refund_process",
+    "refunds_sweep_lost",
     "validate_metadata",
 ]

@@ -1,12 +1,14 @@
 """Refunds (spec §3.6): created pending inside the order's transaction, carried out by a background task."""
 
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
-from orders import errors
+from orders import errors, money, taskqueue
 from orders.actors import SYSTEM_ACTOR, Actor
 from orders.models import ZERO, HistoryEntry, Order, Refund, Store
 from orders.payments import get_gateway
@@ -51,6 +53,7 @@ def refund_create(
 
 
 def check_refund_amount_shape(amount: Decimal) -> None:
+    money.check_amount(amount, field="amount", error=errors.InvalidRefundAmount)
     if amount <= ZERO or amount != amount.quantize(CENT):
         raise errors.InvalidRefundAmount(
             f"The refund amount must be greater than 0 with at most 2 decimals (got {amount})."
@@ -111,7 +114,7 @@ def refund_locked(
     return refund
 
 
-@task()
+@task(queue_name=taskqueue.REFUNDS_QUEUE)
 def process_refund(refund_id: str) -> str | None:
     """The background task: carry out one pending refund; returns its final status. The argument is a
     plain string so every task backend can serialise it."""
@@ -120,7 +123,34 @@ def process_refund(refund_id: str) -> str | None:
 
 
 def _enqueue_refund(refund_id) -> None:
-    process_refund.enqueue(str(refund_id))
+    # Written before the task exists (an immediate backend runs it inside `enqueue`), then given its id.
+    Refund.objects.filter(pk=refund_id).update(enqueued_at=timezone.now(), task_id="")
+    task_id = taskqueue.enqueue(process_refund, refund_id=str(refund_id))
+    if task_id:
+        Refund.objects.filter(pk=refund_id, task_id="", status=Refund.Status.PENDING).update(task_id=task_id)
+
+
+def refunds_sweep_lost(*, limit: int = 1000) -> int:
+    """Queue again the pending refunds whose task is lost: never queued (the hand-off after commit
+    failed), finished without settling the refund, or running past its lease (the worker died during
+    the gateway call). Safe to run anywhere, any number of times: `refund_process` locks the refund and
+    the gateway deduplicates by the refund id. Returns how many were queued."""
+    cutoff = timezone.now() - timedelta(seconds=settings.REFUND_SWEEP_GRACE_SECONDS)
+    lease = timedelta(seconds=settings.REFUND_TASK_LEASE_SECONDS)
+    candidates = (
+        Refund.objects.filter(status=Refund.Status.PENDING, created_at__lte=cutoff)
+        .exclude(enqueued_at__gt=cutoff)
+        .order_by("created_at")
+        .values_list("id", "task_id")[:limit]
+    )
+    lost = [
+        refund_id
+        for refund_id, task_id in candidates
+        if not taskqueue.is_in_hand(process_refund, task_id, lease=lease)
+    ]
+    for refund_id in lost:
+        _enqueue_refund(refund_id)
+    return len(lost)
 
 
 def refund_process(*, refund_id) -> Refund | None:
