@@ -1,6 +1,6 @@
 """Who made a change: recorded in history (`actor_*` columns) and in a webhook's `data.source`.
 
-The HTTP layer builds an `Actor` from the API key and `X-On-Behalf-Of` (orders/api/common.py); background
+The HTTP layer builds an `Actor` from the API key and `X-On-Behalf-Of` (`actor_of` in the API package); background
 work (refund processing, commands) acts as `SYSTEM_ACTOR`.
 """
 

@@ -49,7 +49,7 @@ SURROGATE_HELP = "Lone UTF-16 surrogates (\\ud800–\\udfff without their pair) 
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _OPENERS = frozenset(b"[{")
-# Set on the request by the API's authentication (orders/api): the router has counted this request.
+# Set on the request by the API's authentication: the router has counted this request.
 API_KEY_CHECKED = "api_key_checked"
 
 
@@ -92,20 +92,20 @@ class RequestIdMiddleware:
 
 
 # Authenticates the X-API-Key of an /api/ request the router never authenticated and counts it (spec §5);
-# returns the 429 answer when the key is over its limit. Registered by orders.api, which sits above this
+# returns the 429 answer when the key is over its limit. Registered by the API package, which sits above this
 # module in the layers (it may use the rate limiter; this module may not).
 UnroutedKeyCounter = Callable[[HttpRequest], HttpResponse | None]
 _unrouted_key_counter: UnroutedKeyCounter | None = None
 
 
 def register_unrouted_key_counter(counter: UnroutedKeyCounter) -> None:
-    global _unrouted_key_counter  # noqa: PLW0603 - one counter per process, set when orders.api loads
+    global _unrouted_key_counter  # noqa: PLW0603 - one counter per process, set when the API loads
     _unrouted_key_counter = counter
 
 
 def _key_counter() -> UnroutedKeyCounter | None:
     if _unrouted_key_counter is None:
-        # orders.api registers it when the URLconf imports it. An answer made before any URL was
+        # The API package registers it when the URLconf imports it. An answer made before any URL was
         # resolved (a 413 as a process's first request) loads the URLconf here.
         importlib.import_module(settings.ROOT_URLCONF)
     return _unrouted_key_counter
