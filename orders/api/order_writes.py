@@ -25,8 +25,7 @@ __all__ = ["router"]
 
 # Every write may answer these besides its own codes.
 WRITE_ERROR_CODES = (
-    "VALIDATION_ERROR",
-    "INVALID_REQUEST",
+    *schemas.BODY_ERROR_CODES,
     "IDEMPOTENCY_KEY_IN_USE",
     "IDEMPOTENCY_KEY_REUSED",
 )

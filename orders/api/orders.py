@@ -34,7 +34,7 @@ router = Router(tags=["orders"])
 ORDER_REF_HELP = "The order's UUID or its external (platform) ID."
 
 EXPORT_DOCS = documented(200, None, "VALIDATION_ERROR")
-EXPORT_DOCS["openapi_extra"]["responses"][200] = {
+EXPORT_DOCS["openapi_extra"]["responses"][200] |= {
     "description": "The file, streamed (Content-Disposition: attachment).",
     "content": {
         "text/csv": {"schema": {"type": "string"}},

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, field_validator
 
 from orders import errors, selectors, serializers, services
 from orders.api.common import store_of
-from orders.api.schemas import ProductEnvelope, ProductSyncEnvelope, documented, respond
+from orders.api.schemas import BODY_ERROR_CODES, ProductEnvelope, ProductSyncEnvelope, documented, respond
 
 router = Router(tags=["products"])
 
@@ -64,7 +64,7 @@ class ProductSyncIn(Schema):
         "(matched by externalVariantId, unique in the store). Variants not listed are kept. One "
         "transaction: either every product is saved or none."
     ),
-    **documented(200, ProductSyncEnvelope, "VALIDATION_ERROR", "INVALID_REQUEST", "TOO_MANY_PRODUCTS"),
+    **documented(200, ProductSyncEnvelope, *BODY_ERROR_CODES, "TOO_MANY_PRODUCTS"),
 )
 def sync_products(request: HttpRequest, payload: ProductSyncIn) -> HttpResponse:
     result = services.product_sync(

@@ -1,22 +1,110 @@
-"""Schemas of the read side: query parameters (validated by ninja) and the documented response shapes.
+"""Schemas of the read side: query parameters (validated by ninja) and the documented response shapes,
+and `documented(...)`, which lists every status code and error code an operation can answer.
 
 The response schemas document the wire format for OpenAPI; the endpoints build the same dicts with
 orders/serializers.py and return them through `respond` without validating every row again (a
-50-row page through pydantic costs more than the queries). tests/orders/api check the two agree.
-Field names are the camelCase wire names on purpose: they are documentation of the JSON.
+50-row page through pydantic costs more than the queries). tests/orders/api check the two agree, and
+tests/orders/api/test_schemathesis.py checks every operation's answers against the served document.
+Field names are the camelCase wire names on purpose: they are documentation of the JSON. Vocabularies
+(statuses, event types, sorts, error codes) are read from the modules that define them, at import.
 """
 
-from datetime import date
+import uuid
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
 from django.http import HttpResponse
 from ninja import Field, Schema
+from pydantic import GetJsonSchemaHandler, WithJsonSchema
 
 from orders import errors
 from orders.encoding import dumps
+from orders.models import HistoryEntry, Refund, WebhookDelivery
+from orders.selectors import SORTS
+from orders.statuses import OrderStatus, PaymentStatus
+from orders.webhooks import events
 
 MAX_OFFSET = 1_000_000_000
+
+# ---------------------------------------------------------------------------------------------------
+# Wire types. The responses are rendered by orjson from serializers' dicts, so these annotations are
+# what the document says about the JSON, read from the code's own vocabularies at import.
+
+# Money is a JSON number in major units (spec §1), stored as Decimal. Pydantic would document a Decimal
+# as a string (its own serialisation); ours is orjson's, a number.
+Money = Annotated[Decimal, WithJsonSchema({"type": "number", "examples": [29.99]})]
+# Timestamps: ISO 8601 UTC with milliseconds and Z; `datetime` documents `format: date-time`.
+Timestamp = datetime
+
+HistoryKind = StrEnum("HistoryKind", [(k.name, k.value) for k in HistoryEntry.Kind])  # type: ignore[misc]
+ActorType = StrEnum("ActorType", [(k.name, k.value) for k in HistoryEntry.ActorType])  # type: ignore[misc]
+RefundStatus = StrEnum("RefundStatus", [(k.name, k.value) for k in Refund.Status])  # type: ignore[misc]
+DeliveryStatus = StrEnum(  # type: ignore[misc]
+    "DeliveryStatus", [(k.name, k.value) for k in WebhookDelivery.Status]
+)
+# The webhook event catalogue (orders/webhooks/events.py): a new registered type is documented at once.
+EventTypeName = StrEnum(  # type: ignore[misc]
+    "EventTypeName", [(name.upper().replace(".", "_"), name) for name in events.REGISTRY]
+)
+
+
+def _any_of(*names: str) -> str:
+    """A regex (ECMA and Python alike) for blank, or one or several comma-separated `names`."""
+    one = "(" + "|".join(names) + ")"
+    return rf"^\s*$|^\s*{one}\s*(,\s*{one}\s*)*$"
+
+
+class _QueryDoc:
+    """The JSON schema of an optional query parameter: its value's schema without the `null` branch and
+    `default: null` (a parameter is absent or a string, never JSON null, which a query string cannot
+    carry), plus `extra`. Documentation only: validation stays with the field's type."""
+
+    def __init__(self, **extra: Any) -> None:
+        self.extra = extra
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        schema = dict(handler(core_schema))
+        branches = [b for b in schema.pop("anyOf", []) if b.get("type") != "null"]
+        if len(branches) == 1:
+            schema.update(branches[0])
+        elif branches:
+            schema["anyOf"] = branches
+        if schema.get("default", ...) is None:
+            del schema["default"]
+        return schema | self.extra
+
+
+# Query parameters. A blank value is the same as none (no filter, the default sort); NUL characters are
+# refused (PostgreSQL text cannot hold them: orders/api/params.py).
+BLANK = {"type": "string", "pattern": r"^\s*$"}
+QueryText = Annotated[str | None, _QueryDoc(pattern=r"^[^\x00]*$")]
+QueryDate = Annotated[
+    str | None,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date"},
+                {"type": "string", "format": "date-time"},
+                BLANK,
+            ]
+        }
+    ),
+]
+QueryStatuses = Annotated[
+    str | None,
+    WithJsonSchema({"type": "string", "pattern": _any_of(*OrderStatus), "examples": ["pending,confirmed"]}),
+]
+QueryPaymentStatuses = Annotated[
+    str | None,
+    WithJsonSchema({"type": "string", "pattern": _any_of(*PaymentStatus), "examples": ["paid"]}),
+]
+QuerySort = Annotated[
+    str | None,
+    WithJsonSchema({"anyOf": [{"type": "string", "enum": list(SORTS)}, BLANK], "default": "-createdAt"}),
+]
+QueryUuid = Annotated[str | None, WithJsonSchema({"anyOf": [{"type": "string", "format": "uuid"}, BLANK]})]
 
 # ---------------------------------------------------------------------------------------------------
 # Errors
@@ -25,16 +113,6 @@ MAX_OFFSET = 1_000_000_000
 class FieldErrorOut(Schema):
     field: str = Field(..., examples=["limit"])
     message: str = Field(..., examples=["Input should be less than or equal to 50"])
-
-
-class ErrorEnvelope(Schema):
-    """Every failure (spec §1): `errorCode` is stable, `message` says what to fix."""
-
-    success: Literal[False] = False
-    message: str
-    errorCode: str
-    errors: list[FieldErrorOut] | None = Field(None, description="Only for VALIDATION_ERROR.")
-    retryAfter: int | None = Field(None, description="Only for RATE_LIMIT_EXCEEDED: seconds to wait.")
 
 
 def _codes_by_status() -> dict[str, int]:
@@ -47,34 +125,99 @@ def _codes_by_status() -> dict[str, int]:
     return found
 
 
-# errorCode → HTTP status, read from orders/errors.py so the docs cannot drift from the code.
-STATUS_OF_CODE = _codes_by_status()
-# Every operation behind the key can answer these.
+# errorCode → HTTP status, read from orders/errors.py so the docs cannot drift from the code. The request
+# middleware answers PAYLOAD_TOO_LARGE before any view runs; it is listed even without its class there.
+STATUS_OF_CODE = {"PAYLOAD_TOO_LARGE": 413} | _codes_by_status()
+ErrorCode = StrEnum(  # type: ignore[misc]
+    "ErrorCode", [(c, c) for c in sorted(STATUS_OF_CODE, key=lambda c: (STATUS_OF_CODE[c], c))]
+)
+
+
+class ErrorEnvelope(Schema):
+    """Every failure (spec §1): `errorCode` is stable, `message` says what to fix. Each response lists
+    the codes it may carry (description and `x-errorCodes`)."""
+
+    success: Literal[False] = False
+    message: str
+    errorCode: ErrorCode
+    errors: list[FieldErrorOut] | None = Field(None, description="Only for VALIDATION_ERROR.")
+    retryAfter: int | None = Field(None, description="Only for RATE_LIMIT_EXCEEDED: seconds to wait.")
+
+
+# Every operation behind the key can answer these. 405: a path answers it for the methods it does not
+# serve (an OpenAPI document has no per-path responses, so each operation of the path lists it).
 COMMON_ERROR_CODES = (
     "INVALID_API_KEY",
     "INSUFFICIENT_PERMISSIONS",
     "NO_STORE_ACCESS",
+    "METHOD_NOT_ALLOWED",
     "RATE_LIMIT_EXCEEDED",
     "INTERNAL_ERROR",
+    "SERVICE_UNAVAILABLE",
 )
+# What an operation that reads a request body answers besides its own codes (spec §7).
+BODY_ERROR_CODES = ("VALIDATION_ERROR", "INVALID_REQUEST", "PAYLOAD_TOO_LARGE")
+
+Headers = dict[str, dict[str, Any]]
+_HEADER_INT = {"schema": {"type": "integer"}}
+RATE_LIMIT_HEADERS: Headers = {
+    "X-RateLimit-Limit": {"description": "Requests allowed in the window that binds first.", **_HEADER_INT},
+    "X-RateLimit-Remaining": {"description": "Requests left in that window.", **_HEADER_INT},
+    "X-RateLimit-Reset": {"description": "When that window resets (Unix seconds).", **_HEADER_INT},
+}
+REQUEST_ID_HEADER: Headers = {
+    "X-Request-Id": {
+        "description": "The caller's X-Request-Id echoed, else a generated one; it is logged.",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+RETRY_AFTER_HEADERS: Headers = {
+    "Retry-After": {"description": "Seconds to wait.", "required": True, **_HEADER_INT},
+    "X-RateLimit-Retry-After": {"description": "The same, under the rate-limit prefix.", **_HEADER_INT},
+}
+# Extra words for a status whose codes alone do not say when it happens.
+STATUS_NOTES = {
+    405: " — answered for this path with a method it does not serve; `Allow` lists those it does.",
+    413: " — the request body is over the size limit, whatever its content type.",
+    500: " — an unexpected error; the detail is logged under the response's X-Request-Id.",
+    503: " — the database is unreachable; retry after `Retry-After` seconds.",
+}
 
 
 def documented(ok_status: int, ok_schema: Any, *error_codes: str) -> dict[str, Any]:
     """`response=` and `openapi_extra=` for an operation: the success schema plus, per HTTP status,
-    the ErrorEnvelope with a description listing the error codes it may carry.
+    the ErrorEnvelope with a description (and `x-errorCodes`) listing the error codes it may carry,
+    and the headers every response carries.
 
         @router.get("/x", **documented(200, XEnvelope, "ORDER_NOT_FOUND"))
+
+    `ok_schema` None: no JSON body — 204 has none; for another status (the export) the caller
+    describes the content in openapi_extra.
     """
     by_status: dict[int, list[str]] = {}
-    for code in (*error_codes, *COMMON_ERROR_CODES):
+    for code in dict.fromkeys((*error_codes, *COMMON_ERROR_CODES)):
         by_status.setdefault(STATUS_OF_CODE[code], []).append(code)
-    # ok_schema None: the success body is not JSON (the export); describe it in openapi_extra.
-    response: dict[int, Any] = {} if ok_schema is None else {ok_status: ok_schema}
-    descriptions: dict[int, Any] = {}
+    response: dict[int, Any] = {ok_status: ok_schema}
+    ok_headers = REQUEST_ID_HEADER | RATE_LIMIT_HEADERS
+    extra: dict[int, Any] = {ok_status: {"headers": dict(ok_headers)}}
+    if ok_status == 204:
+        extra[ok_status]["description"] = "Done; no body."
     for status, codes in sorted(by_status.items()):
         response[status] = ErrorEnvelope
-        descriptions[status] = {"description": "errorCode: " + ", ".join(f"`{c}`" for c in codes)}
-    return {"response": response, "openapi_extra": {"responses": descriptions}}
+        listed = ", ".join(f"`{c}`" for c in codes)
+        # A 401 is answered before the key is known, so it carries no rate-limit headers.
+        headers: Headers = REQUEST_ID_HEADER if status == 401 else ok_headers
+        if status == 429:
+            headers = headers | RETRY_AFTER_HEADERS
+        if status == 503:
+            headers = headers | {"Retry-After": RETRY_AFTER_HEADERS["Retry-After"]}
+        extra[status] = {
+            "description": f"errorCode: {listed}{STATUS_NOTES.get(status, '')}",
+            "x-errorCodes": codes,
+            "headers": dict(headers),
+        }
+    return {"response": response, "openapi_extra": {"responses": extra}}
 
 
 def respond(data: Any, status: int = 200, message: str | None = None) -> HttpResponse:
@@ -90,39 +233,35 @@ def respond(data: Any, status: int = 200, message: str | None = None) -> HttpRes
 # reports every bad field at once with a message that says what is accepted.
 
 STATUS_HELP = (
-    "One status or several comma-separated (any case): pending, confirmed, processing, "
-    "partially_shipped, shipped, partially_delivered, delivered, cancelled, refunded."
+    "One status or several comma-separated (any case): " + ", ".join(OrderStatus) + ". Blank: no filter."
+)
+PAYMENT_STATUS_HELP = (
+    "One payment status or several comma-separated (any case): " + ", ".join(PaymentStatus) + "."
 )
 DATE_HELP = (
     "`YYYY-MM-DD` is a whole day in the store's timezone (dateFrom: from its 00:00, dateTo: through "
     "its end); an ISO 8601 datetime with an offset (`2024-01-31T23:00:00Z`) is taken exactly; a "
-    "datetime without an offset is read in the store's timezone."
+    "datetime without an offset is read in the store's timezone. Years 1900–9000."
 )
 
 
 class OrderFilterQuery(Schema):
-    status: str | None = Field(None, description=STATUS_HELP)
-    dateFrom: str | None = Field(None, description="Created at or after. " + DATE_HELP)
-    dateTo: str | None = Field(None, description="Created at or before. " + DATE_HELP)
-    updatedFrom: str | None = Field(None, description="Updated at or after (incremental sync). " + DATE_HELP)
-    updatedTo: str | None = Field(None, description="Updated at or before. " + DATE_HELP)
-    customerId: str | None = Field(None, description="The customer's UUID.")
-    externalId: str | None = Field(None, description="The platform's order id, exact.")
-    platformName: str | None = Field(None, description="Exact platform name, e.g. `shopify`.")
-    search: str | None = Field(
+    status: QueryStatuses = Field(None, description=STATUS_HELP)
+    dateFrom: QueryDate = Field(None, description="Created at or after. " + DATE_HELP)
+    dateTo: QueryDate = Field(None, description="Created at or before. " + DATE_HELP)
+    updatedFrom: QueryDate = Field(None, description="Updated at or after (incremental sync). " + DATE_HELP)
+    updatedTo: QueryDate = Field(None, description="Updated at or before. " + DATE_HELP)
+    customerId: QueryUuid = Field(None, description="The customer's UUID.")
+    externalId: QueryText = Field(None, description="The platform's order id, exact.")
+    platformName: QueryText = Field(None, description="Exact platform name, e.g. `shopify`.")
+    search: QueryText = Field(
         None,
         max_length=200,
         description="Order number (`ORD-000123` or `123`), external ID (exact), or part of the "
         "customer's email or name.",
     )
-    paymentStatus: str | None = Field(
-        None, description="unpaid, paid, partially_refunded or refunded; several comma-separated."
-    )
-    sort: str | None = Field(
-        None,
-        description="-createdAt (default), createdAt, -updatedAt, updatedAt, -total, total, "
-        "-orderNumber, orderNumber. Ties are broken by id in the same direction.",
-    )
+    paymentStatus: QueryPaymentStatuses = Field(None, description=PAYMENT_STATUS_HELP)
+    sort: QuerySort = Field(None, description="Ties are broken by id in the same direction.")
 
 
 class OrderListQuery(OrderFilterQuery):
@@ -133,7 +272,7 @@ class OrderListQuery(OrderFilterQuery):
         le=MAX_OFFSET,
         description="Rows to skip (for shallow page-number UIs; use `cursor` to page deep or to sync).",
     )
-    cursor: str | None = Field(
+    cursor: QueryText = Field(
         None,
         description="`nextCursor` of the previous page, with the same filters and sort. Continues a "
         "keyset walk that never skips or repeats an order while new orders arrive.",
@@ -145,19 +284,19 @@ class ExportQuery(OrderFilterQuery):
 
 
 class HistoryFeedQuery(Schema):
-    dateFrom: str | None = Field(None, description="Changed at or after. " + DATE_HELP)
-    dateTo: str | None = Field(None, description="Changed at or before. " + DATE_HELP)
-    status: str | None = Field(None, description="The status changed to. " + STATUS_HELP)
-    actor: str | None = Field(
+    dateFrom: QueryDate = Field(None, description="Changed at or after. " + DATE_HELP)
+    dateTo: QueryDate = Field(None, description="Changed at or before. " + DATE_HELP)
+    status: QueryStatuses = Field(None, description="The status changed to. " + STATUS_HELP)
+    actor: QueryText = Field(
         None, max_length=150, description="The actor's name (staff name or API key name), exact, any case."
     )
     limit: int = Field(50, ge=1, le=50, description="Page size, 1–50.")
     offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Entries to skip.")
-    cursor: str | None = Field(None, description="`nextCursor` of the previous page, same filters.")
+    cursor: QueryText = Field(None, description="`nextCursor` of the previous page, same filters.")
 
 
 class CustomerListQuery(Schema):
-    search: str | None = Field(None, max_length=200, description="Part of the email, first or last name.")
+    search: QueryText = Field(None, max_length=200, description="Part of the email, first or last name.")
     limit: int = Field(50, ge=1, le=50, description="Page size, 1–50.")
     offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Customers to skip.")
 
@@ -167,17 +306,17 @@ class CustomerListQuery(Schema):
 
 
 class HistoryActorOut(Schema):
-    type: Literal["api_key", "user", "system"]
+    type: ActorType
     name: str
     apiKeyPrefix: str | None
 
 
 class HistoryEntryOut(Schema):
     id: int
-    kind: Literal["created", "status", "cancel", "refund", "link", "metadata"]
-    fromStatus: str | None = Field(..., description="null for the creation entry.")
-    toStatus: str
-    changedAt: str
+    kind: HistoryKind
+    fromStatus: OrderStatus | None = Field(..., description="null for the creation entry.")
+    toStatus: OrderStatus
+    changedAt: Timestamp
     actor: HistoryActorOut
     note: str | None
     reason: str | None = Field(..., description="The same text as `note`.")
@@ -185,30 +324,30 @@ class HistoryEntryOut(Schema):
 
 
 class HistoryFeedEntryOut(HistoryEntryOut):
-    orderId: str
+    orderId: uuid.UUID
     orderNumber: str
 
 
 class OrderSummaryOut(Schema):
-    id: str
+    id: uuid.UUID
     externalId: str | None
     platformName: str | None
     orderNumber: str = Field(..., examples=["ORD-000123"])
-    status: str
-    paymentStatus: Literal["unpaid", "paid", "partially_refunded", "refunded"]
-    customerId: str | None
+    status: OrderStatus
+    paymentStatus: PaymentStatus
+    customerId: uuid.UUID | None
     customerEmail: str | None
     customerName: str | None
     itemCount: int
-    total: Decimal
-    refundedAmount: Decimal
-    currency: str
-    createdAt: str
-    updatedAt: str
+    total: Money
+    refundedAmount: Money
+    currency: str = Field(..., examples=["USD"], description="ISO 4217.")
+    createdAt: Timestamp
+    updatedAt: Timestamp
 
 
 class CustomerBriefOut(Schema):
-    id: str
+    id: uuid.UUID
     email: str
     phoneNumber: str | None
     firstName: str | None
@@ -231,30 +370,30 @@ class LineItemProductOut(Schema):
 
 
 class LineItemOut(Schema):
-    id: str
-    productId: str | None
-    variantId: str | None
+    id: uuid.UUID
+    productId: uuid.UUID | None
+    variantId: uuid.UUID | None
     externalProductId: str | None
     externalVariantId: str | None
     quantity: int
-    price: Decimal
-    subtotal: Decimal
+    price: Money
+    subtotal: Money
     product: LineItemProductOut
 
 
 class PaymentOut(Schema):
     method: str | None
     transactionId: str | None
-    paidAt: str | None
+    paidAt: Timestamp | None
 
 
 class RefundOut(Schema):
-    id: str
-    amount: Decimal
+    id: uuid.UUID
+    amount: Money
     reason: str | None
-    status: Literal["pending", "succeeded", "failed"]
-    createdAt: str
-    processedAt: str | None
+    status: RefundStatus
+    createdAt: Timestamp
+    processedAt: Timestamp | None
 
 
 class OrderDetailOut(OrderSummaryOut):
@@ -262,17 +401,17 @@ class OrderDetailOut(OrderSummaryOut):
     shippingAddress: AddressOut | None
     billingAddress: AddressOut | None
     items: list[LineItemOut]
-    subtotal: Decimal
-    tax: Decimal
-    shipping: Decimal
-    discount: Decimal
+    subtotal: Money
+    tax: Money
+    shipping: Money
+    discount: Money
     payment: PaymentOut
     refunds: list[RefundOut]
     metadata: dict[str, Any]
     notes: str | None
     statusHistory: list[HistoryEntryOut]
-    allowedTransitions: list[str]
-    cancelledAt: str | None
+    allowedTransitions: list[OrderStatus]
+    cancelledAt: Timestamp | None
     cancelReason: str | None
 
 
@@ -296,34 +435,38 @@ class HistoryFeedOut(PageOut):
 
 
 class OrderHistoryOut(Schema):
-    orderId: str
+    orderId: uuid.UUID
     orderNumber: str
     entries: list[HistoryEntryOut] = Field(..., description="Oldest first.")
 
 
 class StatusesOut(Schema):
-    statuses: list[str]
-    paymentStatuses: list[str] = Field(..., description="Every value of an order's `paymentStatus`.")
-    transitions: dict[str, list[str]] = Field(
+    statuses: list[OrderStatus]
+    paymentStatuses: list[PaymentStatus] = Field(
+        ..., description="Every value of an order's `paymentStatus`."
+    )
+    transitions: dict[OrderStatus, list[OrderStatus]] = Field(
         ..., description="from → the statuses PUT …/status may move to."
     )
-    cancellable: list[str] = Field(..., description="Statuses from which PUT …/cancel is allowed.")
-    terminal: list[str] = Field(..., description="Statuses no status update can leave (refunds still apply).")
+    cancellable: list[OrderStatus] = Field(..., description="Statuses from which PUT …/cancel is allowed.")
+    terminal: list[OrderStatus] = Field(
+        ..., description="Statuses no status update can leave (refunds still apply)."
+    )
 
 
 class StatsDayOut(Schema):
     date: date
     count: int
-    revenue: Decimal
+    revenue: Money
 
 
 class StatsTotalsOut(Schema):
     orders: int
-    revenue: Decimal
+    revenue: Money
 
 
 class StatsOut(Schema):
-    byStatus: dict[str, int] = Field(..., description="Every status, zeros included.")
+    byStatus: dict[OrderStatus, int] = Field(..., description="Every status, zeros included.")
     totals: StatsTotalsOut
     days: list[StatsDayOut] = Field(..., description="Every local day of the window, oldest first.")
     dateFrom: date
@@ -333,7 +476,7 @@ class StatsOut(Schema):
 
 
 class CustomerOut(CustomerBriefOut):
-    createdAt: str
+    createdAt: Timestamp
     ordersCount: int
 
 
@@ -347,22 +490,22 @@ class CustomerListOut(Schema):
 
 
 class VariantOut(Schema):
-    id: str
+    id: uuid.UUID
     externalVariantId: str
     sku: str | None
     name: str | None
-    price: Decimal
+    price: Money
     inventoryQuantity: int
     trackInventory: bool
 
 
 class ProductOut(Schema):
-    id: str
+    id: uuid.UUID
     externalProductId: str
     name: str
     variants: list[VariantOut]
-    createdAt: str
-    updatedAt: str
+    createdAt: Timestamp
+    updatedAt: Timestamp
 
 
 class ProductSyncOut(Schema):

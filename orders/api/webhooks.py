@@ -12,11 +12,19 @@ from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema
+from pydantic.config import JsonDict
 
 from orders import errors
 from orders.api.common import CamelSchema, store_of
 from orders.api.idempotency import idempotent
-from orders.api.schemas import documented, envelope, respond
+from orders.api.schemas import (
+    BODY_ERROR_CODES,
+    DeliveryStatus,
+    EventTypeName,
+    documented,
+    envelope,
+    respond,
+)
 from orders.models import WebhookDelivery, WebhookEndpoint
 from orders.timestamps import iso
 from orders.webhooks import endpoints as services
@@ -30,13 +38,17 @@ EVENT_TYPES_HELP = (
     + ", ".join(f"`{t}`" for t in events.REGISTRY)
     + "."
 )
+# The request fields' items documented as the catalogue's names (validation stays in the service, which
+# answers INVALID_EVENT_TYPE naming the unknown ones).
+EVENT_TYPES_SCHEMA: JsonDict = {"items": {"type": "string", "enum": list(events.REGISTRY)}, "minItems": 1}
 # Responses that carry a secret are not stored for Idempotency-Key replays: that would keep the secret
 # in clear text for 24 h. A client unsure whether a create went through lists the endpoints.
 NO_REPLAY = (
     "`Idempotency-Key` is not honoured here: the response holds the secret, which is never stored in "
     "clear; list the endpoints to see whether a create went through. "
 )
-REPLAY_CODES = ("IDEMPOTENCY_KEY_IN_USE", "IDEMPOTENCY_KEY_REUSED")
+# An Idempotency-Key over 255 characters is a 400 VALIDATION_ERROR.
+REPLAY_CODES = ("VALIDATION_ERROR", "IDEMPOTENCY_KEY_IN_USE", "IDEMPOTENCY_KEY_REUSED")
 SIGNATURE_HELP = (
     "Every delivery is a POST with `Content-Type: application/json`, `User-Agent: VesuvioPay-Webhooks/1.0`, "
     "`X-Webhook-Event: <type>`, `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed "
@@ -53,14 +65,16 @@ SIGNATURE_HELP = (
 
 class WebhookCreateIn(CamelSchema):
     url: str = Field(..., max_length=2000, description="https URL, publicly routable.")
-    event_types: list[str] = Field(..., description=EVENT_TYPES_HELP)
+    event_types: list[str] = Field(..., description=EVENT_TYPES_HELP, json_schema_extra=EVENT_TYPES_SCHEMA)
     description: str = Field("", max_length=500)
     enabled: bool = True
 
 
 class WebhookUpdateIn(CamelSchema):
     url: str | None = Field(None, max_length=2000)
-    event_types: list[str] | None = Field(None, description=EVENT_TYPES_HELP)
+    event_types: list[str] | None = Field(
+        None, description=EVENT_TYPES_HELP, json_schema_extra=EVENT_TYPES_SCHEMA
+    )
     description: str | None = Field(None, max_length=500)
     enabled: bool | None = None
 
@@ -74,7 +88,7 @@ class DeliveryListQuery(Schema):
 class WebhookOut(Schema):
     id: uuid.UUID
     url: str
-    eventTypes: list[str]
+    eventTypes: list[EventTypeName]
     description: str
     enabled: bool
     disabledReason: str | None
@@ -99,8 +113,8 @@ class DeliveryOut(Schema):
     id: uuid.UUID
     webhookId: uuid.UUID
     eventId: str
-    eventType: str
-    status: Literal["pending", "succeeded", "failed", "cancelled"]
+    eventType: EventTypeName
+    status: DeliveryStatus
     attemptCount: int
     nextAttemptAt: datetime | None
     lastStatusCode: int | None
@@ -135,7 +149,7 @@ class DeliveryListOut(Schema):
 
 
 class EventTypeOut(Schema):
-    name: str = Field(..., description="What endpoints subscribe to, e.g. `order.shipped`.")
+    name: EventTypeName = Field(..., description="What endpoints subscribe to, e.g. `order.shipped`.")
     description: str
 
 
@@ -290,7 +304,7 @@ def list_webhook_event_types(request: HttpRequest) -> HttpResponse:
     operation_id="create_webhook",
     summary="Register a webhook endpoint",
     description="At most 10 per store. The `secret` is in this response only. " + NO_REPLAY + SIGNATURE_HELP,
-    **documented(201, WebhookWithSecretEnvelope, "VALIDATION_ERROR", "INVALID_REQUEST", "INVALID_EVENT_TYPE"),
+    **documented(201, WebhookWithSecretEnvelope, *BODY_ERROR_CODES, "INVALID_EVENT_TYPE"),
 )
 def create_webhook(request: HttpRequest, payload: WebhookCreateIn) -> HttpResponse:
     created = services.endpoint_create(
@@ -332,8 +346,7 @@ def get_webhook(request: HttpRequest, webhook_id: str) -> HttpResponse:
     **documented(
         200,
         WebhookEnvelope,
-        "VALIDATION_ERROR",
-        "INVALID_REQUEST",
+        *BODY_ERROR_CODES,
         "INVALID_EVENT_TYPE",
         "WEBHOOK_NOT_FOUND",
         *REPLAY_CODES,
