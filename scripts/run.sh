@@ -78,7 +78,8 @@ start keep_running "web server" .venv/bin/gunicorn config.wsgi --bind "127.0.0.1
     --threads "${WEB_THREADS:-4}" --worker-class gthread --access-logfile - --graceful-timeout 5 --timeout 120
 # One worker per queue: a burst of webhook deliveries never holds a refund back.
 start keep_running "refund worker" $PY manage.py db_worker --queue-name refunds,default
-start keep_running "webhook worker" $PY manage.py db_worker --queue-name webhooks
+# Webhooks: the batch sender (orders/webhooks/sender.py) instead of a task worker on the webhooks queue.
+start keep_running "webhook worker" $PY manage.py webhook_worker
 # Queues again the deliveries and refunds whose task was lost (orders/management/commands/recovery_sweep.py).
 start keep_running "recovery sweep" $PY manage.py recovery_sweep --loop
 

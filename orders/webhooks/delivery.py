@@ -20,6 +20,7 @@ import logging
 import random
 import ssl
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -28,7 +29,8 @@ from uuid import UUID
 import httpx
 import orjson
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count
 from django.tasks import task
 from django.utils import timezone
 
@@ -75,6 +77,7 @@ class Claim:
     event_type: str
     body: bytes
     retry: bool
+    endpoint_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -103,18 +106,8 @@ def _claim(delivery_id: str | UUID, *, include_disabled: bool, retry: bool) -> C
         )
         if delivery is None:  # taken by another worker, not due, or already finished
             return None
-        endpoint = delivery.endpoint
-        if not endpoint.enabled and not include_disabled:
-            _finish(delivery, Status.CANCELLED, error="The endpoint is disabled.", now=now)
-            return None
-        if delivery.attempt_count >= max_attempts():
-            # Only reachable when the worker died during the last attempt: nothing left to try.
-            _finish(delivery, Status.FAILED, error=LOST_ATTEMPT_ERROR, now=now)
-            return None
-        try:
-            secret = secretbox.decrypt(endpoint.secret_encrypted, purpose=WebhookEndpoint.ENCRYPTION_PURPOSE)
-        except secretbox.SecretBoxError as exc:  # its key was dropped: rotating the secret repairs it
-            _finish(delivery, Status.FAILED, error=f"{exc} Rotate the endpoint's secret.", now=now)
+        secret = _claimable_secret(delivery, now=now, include_disabled=include_disabled, secrets={})
+        if secret is None:
             return None
         run_attempt = delivery.attempt_count + 1
         attempt = WebhookAttempt.objects.create(
@@ -123,23 +116,132 @@ def _claim(delivery_id: str | UUID, *, include_disabled: bool, retry: bool) -> C
             attempted_at=now,
             error=LOST_ATTEMPT_ERROR,  # replaced when the result is recorded
         )
-        # The lease: if this worker dies mid-send, the sweep finds the row due again at about the time
-        # a failed attempt would have been retried, and never while a live send can still be running.
-        lease = max(retry_delay(run_attempt), timedelta(seconds=settings.WEBHOOK_CLAIM_LEASE_SECONDS))
         delivery.attempt_count = run_attempt
-        delivery.next_attempt_at = now + lease
+        delivery.next_attempt_at = now + _lease(run_attempt)
         delivery.save(update_fields=["attempt_count", "next_attempt_at", "updated_at"])
-        return Claim(
-            delivery_id=delivery.id,
-            attempt_id=attempt.id,
-            run_attempt=run_attempt,
-            url=endpoint.url,
-            secret=secret,
-            event_id=delivery.event_id,
-            event_type=delivery.event.type,
-            body=orjson.dumps(delivery.event.payload),
-            retry=retry,
+        return _claim_of(delivery, attempt_id=attempt.id, secret=secret, retry=retry)
+
+
+def _lease(run_attempt: int) -> timedelta:
+    """If the worker dies mid-send, the sweep (or another sender) finds the row due again at about the
+    time a failed attempt would have been retried, and never while a live send can still be running."""
+    return max(retry_delay(run_attempt), timedelta(seconds=settings.WEBHOOK_CLAIM_LEASE_SECONDS))
+
+
+def _claimable_secret(
+    delivery: WebhookDelivery, *, now: datetime, include_disabled: bool, secrets: dict
+) -> str | None:
+    """The endpoint's secret if the locked, due `delivery` may be attempted; otherwise finish it (disabled
+    endpoint, nothing left to try, undecryptable secret) and return None. `secrets` caches decryptions."""
+    endpoint = delivery.endpoint
+    if not endpoint.enabled and not include_disabled:
+        _finish(delivery, Status.CANCELLED, error="The endpoint is disabled.", now=now)
+        return None
+    if delivery.attempt_count >= max_attempts():
+        # Only reachable when the worker died during the last attempt: nothing left to try.
+        _finish(delivery, Status.FAILED, error=LOST_ATTEMPT_ERROR, now=now)
+        return None
+    key = (endpoint.id, endpoint.secret_encrypted)
+    if key not in secrets:
+        try:
+            secrets[key] = secretbox.decrypt(
+                endpoint.secret_encrypted, purpose=WebhookEndpoint.ENCRYPTION_PURPOSE
+            )
+        except secretbox.SecretBoxError as exc:  # its key was dropped: rotating the secret repairs it
+            secrets[key] = exc
+    secret = secrets[key]
+    if isinstance(secret, Exception):
+        _finish(delivery, Status.FAILED, error=f"{secret} Rotate the endpoint's secret.", now=now)
+        return None
+    return secret
+
+
+def _claim_of(delivery: WebhookDelivery, *, attempt_id: int, secret: str, retry: bool) -> Claim:
+    return Claim(
+        delivery_id=delivery.id,
+        attempt_id=attempt_id,
+        run_attempt=delivery.attempt_count,
+        url=delivery.endpoint.url,
+        secret=secret,
+        event_id=delivery.event_id,
+        event_type=delivery.event.type,
+        body=orjson.dumps(delivery.event.payload),
+        retry=retry,
+        endpoint_id=delivery.endpoint_id,
+    )
+
+
+def claim_due(
+    *, limit: int, free_slots: Callable[[int], int], exclude_endpoints: Collection[int] = ()
+) -> list[Claim]:
+    """Claim up to `limit` due deliveries in one transaction, at most `free_slots(endpoint_id)` per
+    endpoint, none of `exclude_endpoints` (the batch sender, orders/webhooks/sender.py).
+
+    Each claim is exactly what `_claim` makes of one delivery — the row locked with SKIP LOCKED, an
+    attempt recorded as lost until its result replaces it, `next_attempt_at` pushed past the lease —
+    only in bulk: one locking query, one count of earlier attempts, one insert and one update. Joins the
+    caller's transaction if there is one: send only after it commits."""
+    now = timezone.now()
+    due = WebhookDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
+    # First a light look (ids only) to pick at most the free slots per endpoint, so that a long backlog
+    # for one endpoint is not locked and loaded just to be left alone; then lock and load those rows.
+    picked: list[UUID] = []
+    per_endpoint: dict[int, int] = {}
+    window = due.exclude(endpoint_id__in=list(exclude_endpoints)).order_by("next_attempt_at")
+    for delivery_id, endpoint_id in window.values_list("id", "endpoint_id")[: limit * 4]:
+        if per_endpoint.get(endpoint_id, 0) < free_slots(endpoint_id):
+            per_endpoint[endpoint_id] = per_endpoint.get(endpoint_id, 0) + 1
+            picked.append(delivery_id)
+            if len(picked) >= limit:
+                break
+    if not picked:
+        return []
+    with transaction.atomic(savepoint=False):
+        rows = list(
+            due.select_for_update(skip_locked=True, of=("self",))
+            .select_related("endpoint", "event")
+            .filter(id__in=picked)
+            .order_by("next_attempt_at")
         )
+        chosen: list[tuple[WebhookDelivery, str]] = []
+        secrets: dict = {}
+        for delivery in rows:
+            secret = _claimable_secret(delivery, now=now, include_disabled=False, secrets=secrets)
+            if secret is not None:
+                chosen.append((delivery, secret))
+        if not chosen:
+            return []
+        earlier = dict(
+            WebhookAttempt.objects.filter(delivery_id__in=[d.id for d, _ in chosen])
+            .values("delivery_id")
+            .annotate(n=Count("id"))
+            .values_list("delivery_id", "n")
+        )
+        attempts = WebhookAttempt.objects.bulk_create(
+            WebhookAttempt(
+                delivery=delivery,
+                attempt_number=earlier.get(delivery.id, 0) + 1,
+                attempted_at=now,
+                error=LOST_ATTEMPT_ERROR,  # replaced when the result is recorded
+            )
+            for delivery, _ in chosen
+        )
+        # One update per attempt number (nearly always one): the same lease for rows at the same attempt.
+        by_count: dict[int, list[UUID]] = {}
+        for delivery, _ in chosen:
+            by_count.setdefault(delivery.attempt_count, []).append(delivery.id)
+        leases = {count: now + _lease(count + 1) for count in by_count}
+        for count, ids in by_count.items():
+            WebhookDelivery.objects.filter(id__in=ids).update(
+                attempt_count=count + 1, next_attempt_at=leases[count], updated_at=now
+            )
+        for delivery, _ in chosen:
+            delivery.next_attempt_at = leases[delivery.attempt_count]
+            delivery.attempt_count += 1
+        return [
+            _claim_of(delivery, attempt_id=attempt.id, secret=secret, retry=True)
+            for (delivery, secret), attempt in zip(chosen, attempts, strict=True)
+        ]
 
 
 # ---- send -------------------------------------------------------------------------------------------
@@ -158,15 +260,18 @@ def make_client() -> httpx.Client:
     )
 
 
-def _post(url: str, address, *, body: bytes, headers: dict) -> tuple[int, str]:
-    """POST to `url` connecting to the checked `address`; (status, first 500 chars of the body)."""
+def _post(
+    url: str, address, *, body: bytes, headers: dict, client: httpx.Client | None = None
+) -> tuple[int, str]:
+    """POST to `url` connecting to the checked `address`; (status, first 500 chars of the body).
+    Without `client`, a fresh one (one connection) for this send; with one, its kept-alive connections."""
+    if client is None:
+        with make_client() as fresh:
+            return _post(url, address, body=body, headers=headers, client=fresh)
     target, host_header, extensions = pinned_request(url, address)
-    with (
-        make_client() as client,
-        client.stream(
-            "POST", target, content=body, headers=headers | host_header, extensions=extensions
-        ) as response,
-    ):
+    with client.stream(
+        "POST", target, content=body, headers=headers | host_header, extensions=extensions
+    ) as response:
         raw = b""
         for chunk in response.iter_bytes():
             raw += chunk
@@ -175,8 +280,11 @@ def _post(url: str, address, *, body: bytes, headers: dict) -> tuple[int, str]:
         return response.status_code, raw.decode("utf-8", errors="replace")[:RESPONSE_EXCERPT]
 
 
-def send(*, url: str, secret: str, event_id: str, event_type: str, body: bytes) -> SendResult:
-    """POST the signed body once. Never raises for the receiver's behaviour; returns what happened."""
+def send(
+    *, url: str, secret: str, event_id: str, event_type: str, body: bytes, client: httpx.Client | None = None
+) -> SendResult:
+    """POST the signed body once. Never raises for the receiver's behaviour; returns what happened.
+    `client`: a long-lived client whose connections are kept alive (the batch sender's, one per endpoint)."""
     try:
         addresses = list(dict.fromkeys(check_url(url)))
     except UnsafeTarget as exc:
@@ -190,7 +298,7 @@ def send(*, url: str, secret: str, event_id: str, event_type: str, body: bytes) 
     error = ""
     for index, address in enumerate(addresses):
         try:
-            status_code, excerpt = _post(url, address, body=body, headers=headers)
+            status_code, excerpt = _post(url, address, body=body, headers=headers, client=client)
             error = ""
             break
         except httpx.ConnectError as exc:  # nothing was sent: the next checked address may answer
@@ -198,7 +306,7 @@ def send(*, url: str, secret: str, event_id: str, event_type: str, body: bytes) 
             if index + 1 < len(addresses):
                 continue
         except httpx.TimeoutException:
-            error = f"Timed out after {settings.WEBHOOK_TIMEOUT_SECONDS} s."
+            error = f"Timed out after {settings.WEBHOOK_TIMEOUT_SECONDS:g} s."
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:RESPONSE_EXCERPT]
         break
@@ -218,7 +326,14 @@ def _finish(delivery: WebhookDelivery, status: str, *, now: datetime, error: str
     if error:
         delivery.last_error = error[:500]
     delivery.save(
-        update_fields=["status", "next_attempt_at", "completed_at", "last_status_code", "last_error", "updated_at"]
+        update_fields=[
+            "status",
+            "next_attempt_at",
+            "completed_at",
+            "last_status_code",
+            "last_error",
+            "updated_at",
+        ]
     )
 
 
@@ -233,40 +348,98 @@ def cancel_pending(*, endpoint_id, reason: str) -> int:
 
 
 def _record(claim: Claim, result: SendResult) -> WebhookDelivery | None:
-    now = timezone.now()
     with transaction.atomic():
-        WebhookAttempt.objects.filter(id=claim.attempt_id).update(
-            status_code=result.status_code,
-            duration_ms=result.duration_ms,
-            response_body=result.response_body,
-            error=result.error,
-        )
-        delivery = (
-            WebhookDelivery.objects.select_for_update()
-            .filter(id=claim.delivery_id, status=Status.PENDING, attempt_count=claim.run_attempt)
-            .first()
-        )
-        if delivery is None:  # deleted, cancelled or retried by hand meanwhile: the attempt log is enough
-            return None
-        delivery.last_status_code = result.status_code
-        delivery.last_error = result.error
-        if result.succeeded:
-            _finish(delivery, Status.SUCCEEDED, now=now)
-        elif result.status_code == 410:
-            _finish(delivery, Status.FAILED, now=now)
-            reason = f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC."
-            WebhookEndpoint.objects.filter(id=delivery.endpoint_id).update(
-                enabled=False, disabled_reason=reason, updated_at=now
+        return _record_in_transaction(claim, result, now=timezone.now())
+
+
+def record_results(outcomes: list[tuple[Claim, SendResult]]) -> None:
+    """Record the results of many sends in one transaction (the batch sender), each exactly as `_record`
+    would: a 2xx in bulk (one update of the attempts, one of the deliveries still at that attempt), any
+    other result row by row. Joins the caller's transaction if there is one."""
+    now = timezone.now()
+    succeeded = [(c, r) for c, r in outcomes if r.succeeded]
+    with transaction.atomic(savepoint=False):
+        if succeeded:
+            _write_attempt_results(succeeded)
+            groups: dict[tuple, list[UUID]] = {}
+            for c, r in succeeded:
+                groups.setdefault((r.status_code, c.run_attempt), []).append(c.delivery_id)
+            for (code, run_attempt), ids in groups.items():
+                WebhookDelivery.objects.filter(
+                    id__in=ids, attempt_count=run_attempt, status=Status.PENDING
+                ).update(
+                    status=Status.SUCCEEDED,
+                    next_attempt_at=None,
+                    completed_at=now,
+                    last_status_code=code,
+                    last_error="",
+                    updated_at=now,
+                )
+        for claim, result in outcomes:
+            if not result.succeeded:
+                _record_in_transaction(claim, result, now=now)
+
+
+def _write_attempt_results(outcomes: list[tuple[Claim, SendResult]]) -> None:
+    """Fill in the attempt rows of these results: one statement on PostgreSQL, one per row elsewhere."""
+    if connection.vendor != "postgresql":
+        for c, r in outcomes:
+            WebhookAttempt.objects.filter(id=c.attempt_id).update(
+                status_code=r.status_code,
+                duration_ms=r.duration_ms,
+                response_body=r.response_body,
+                error=r.error,
             )
-            cancel_pending(endpoint_id=delivery.endpoint_id, reason="Endpoint disabled: " + reason)
-        elif not claim.retry or claim.run_attempt >= max_attempts():
-            _finish(delivery, Status.FAILED, now=now)
-        else:
-            delivery.next_attempt_at = now + retry_delay(claim.run_attempt)
-            delivery.save(update_fields=["last_status_code", "last_error", "next_attempt_at", "updated_at"])
-            due = delivery.next_attempt_at
-            transaction.on_commit(lambda: enqueue_delivery(delivery.id, run_after=due), robust=True)
-        return delivery
+        return
+    table = connection.ops.quote_name(WebhookAttempt._meta.db_table)
+    rows = ", ".join(["(%s::bigint, %s::integer, %s::integer, %s::text, %s::text)"] * len(outcomes))
+    params = [
+        value
+        for c, r in outcomes
+        for value in (c.attempt_id, r.status_code, r.duration_ms, r.response_body, r.error)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS a SET status_code = v.status_code, duration_ms = v.duration_ms, "  # noqa: S608 - our table name, values are parameters
+            "response_body = v.response_body, error = v.error "
+            f"FROM (VALUES {rows}) AS v(id, status_code, duration_ms, response_body, error) WHERE a.id = v.id",
+            params,
+        )
+
+
+def _record_in_transaction(claim: Claim, result: SendResult, *, now: datetime) -> WebhookDelivery | None:
+    WebhookAttempt.objects.filter(id=claim.attempt_id).update(
+        status_code=result.status_code,
+        duration_ms=result.duration_ms,
+        response_body=result.response_body,
+        error=result.error,
+    )
+    delivery = (
+        WebhookDelivery.objects.select_for_update()
+        .filter(id=claim.delivery_id, status=Status.PENDING, attempt_count=claim.run_attempt)
+        .first()
+    )
+    if delivery is None:  # deleted, cancelled or retried by hand meanwhile: the attempt log is enough
+        return None
+    delivery.last_status_code = result.status_code
+    delivery.last_error = result.error
+    if result.succeeded:
+        _finish(delivery, Status.SUCCEEDED, now=now)
+    elif result.status_code == 410:
+        _finish(delivery, Status.FAILED, now=now)
+        reason = f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC."
+        WebhookEndpoint.objects.filter(id=delivery.endpoint_id).update(
+            enabled=False, disabled_reason=reason, updated_at=now
+        )
+        cancel_pending(endpoint_id=delivery.endpoint_id, reason="Endpoint disabled: " + reason)
+    elif not claim.retry or claim.run_attempt >= max_attempts():
+        _finish(delivery, Status.FAILED, now=now)
+    else:
+        delivery.next_attempt_at = now + retry_delay(claim.run_attempt)
+        delivery.save(update_fields=["last_status_code", "last_error", "next_attempt_at", "updated_at"])
+        due = delivery.next_attempt_at
+        transaction.on_commit(lambda: enqueue_delivery(delivery.id, run_after=due), robust=True)
+    return delivery
 
 
 def attempt_delivery(

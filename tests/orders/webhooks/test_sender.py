@@ -1,0 +1,281 @@
+"""The batch sender (orders/webhooks/sender.py) against real local receivers: a slow endpoint only ties up
+its own slots, connections are kept alive, and a `webhook_worker` killed mid-batch loses nothing."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from orders.models import WebhookDelivery
+from orders.webhooks import delivery
+from orders.webhooks.outbox import record_event
+from orders.webhooks.sender import Sender
+from tests.orders.webhooks.conftest import Hit, make_endpoint
+from tests.orders.webhooks.signing_checks import assert_verifies
+
+ROOT = Path(__file__).resolve().parents[3]
+Status = WebhookDelivery.Status
+
+
+class KeepAliveReceiver:
+    """An HTTP/1.1 receiver on 127.0.0.1 that keeps connections open, counts the TCP connections it
+    accepted and records every POST. Paths under /slow wait until `release` is set before answering."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.connections = 0
+        self.hits: list[tuple[str, dict, bytes]] = []
+        self.waiting = 0
+        self.release = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                with receiver.lock:
+                    receiver.connections += 1
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with receiver.lock:
+                    receiver.hits.append((self.path, headers, body))
+                if self.path.startswith("/slow"):
+                    with receiver.lock:
+                        receiver.waiting += 1
+                    receiver.release.wait(60)
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def count(self, prefix: str) -> int:
+        with self.lock:
+            return sum(path.startswith(prefix) for path, _, _ in self.hits)
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def keepalive_receiver():
+    receiver = KeepAliveReceiver()
+    yield receiver
+    receiver.close()
+
+
+def _events(store, n: int) -> list[str]:
+    return [
+        record_event(
+            order=None, store_id=store.id, event_type="order.created", data={"i": i}, dispatch=False
+        ).id
+        for i in range(n)
+    ]
+
+
+def _until(condition, sender: Sender, *, what: str, limit: float = 60) -> None:
+    """Run the sender's dispatcher in this thread until `condition()` (a guard against hanging, not a
+    timed assertion)."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        if not sender.step():
+            sender.activity.wait(0.05)
+
+
+def test_a_slow_endpoint_does_not_hold_back_a_fast_one(store, keepalive_receiver):
+    # given: 40 deliveries to an endpoint that answers only when released, 40 to one that answers at once
+    slow, _ = make_endpoint(store, f"{keepalive_receiver.base}/slow", event_types=["order.created"])
+    fast, secret = make_endpoint(store, f"{keepalive_receiver.base}/fast", event_types=["order.created"])
+    _events(store, 40)
+    sender = Sender(threads=8, per_endpoint=3, batch=50)
+    try:
+        # when: the sender works while the slow receiver holds every request it gets
+        _until(
+            lambda: (
+                keepalive_receiver.waiting == 3
+                and WebhookDelivery.objects.filter(endpoint=fast, status=Status.SUCCEEDED).count() == 40
+            ),
+            sender,
+            what="the fast endpoint's deliveries",
+        )
+        # then: all of the fast endpoint's deliveries are done, while the slow one still sleeps with only
+        # its own slots in use and the rest of its deliveries unclaimed in the outbox
+        assert keepalive_receiver.count("/fast") == 40
+        assert not keepalive_receiver.release.is_set()
+        assert sender.in_flight == {slow.id: 3}
+        assert keepalive_receiver.count("/slow") == 3
+        assert WebhookDelivery.objects.filter(endpoint=slow, status=Status.PENDING).count() == 40
+        assert WebhookDelivery.objects.filter(endpoint=slow, attempt_count=0).count() == 37
+        for path, headers, body in keepalive_receiver.hits:
+            if path.startswith("/fast"):
+                assert_verifies(Hit(headers=headers, body=body), secret)
+
+        # when the slow receiver answers
+        keepalive_receiver.release.set()
+        _until(
+            lambda: not WebhookDelivery.objects.exclude(status=Status.SUCCEEDED).exists(),
+            sender,
+            what="the slow endpoint's deliveries",
+        )
+    finally:
+        sender.stop()
+        sender.drain()
+    # then everything arrived once, each attempt recorded
+    assert keepalive_receiver.count("/slow") == 40
+    assert keepalive_receiver.count("/fast") == 40
+    assert sorted(WebhookDelivery.objects.values_list("attempt_count", flat=True)) == [1] * 80
+    assert all(
+        a.status_code == 200 and a.error == ""
+        for d in WebhookDelivery.objects.prefetch_related("attempts")
+        for a in d.attempts.all()
+    )
+
+
+def test_many_deliveries_to_one_receiver_reuse_connections(store, keepalive_receiver):
+    # given: 60 deliveries to one endpoint
+    make_endpoint(store, f"{keepalive_receiver.base}/hook", event_types=["order.created"])
+    event_ids = _events(store, 60)
+    sender = Sender(threads=8, per_endpoint=4, batch=20)
+    # when
+    try:
+        _until(
+            lambda: WebhookDelivery.objects.filter(status=Status.SUCCEEDED).count() == 60,
+            sender,
+            what="the deliveries",
+        )
+    finally:
+        sender.stop()
+        sender.drain()
+    # then: each arrived once, over at most as many connections as the per-endpoint cap
+    assert sorted(h["webhook-id"] for _, h, _ in keepalive_receiver.hits) == sorted(event_ids)
+    assert keepalive_receiver.connections <= 4 < 60
+
+
+def test_the_batch_claim_keeps_the_rules_of_a_single_claim(store, receiver):
+    # given: a due delivery of a disabled endpoint, and one of an enabled endpoint with an earlier attempt
+    disabled, _ = make_endpoint(store, receiver.url, event_types=["order.created"], enabled=False)
+    record_event(
+        order=None,
+        store_id=store.id,
+        event_type="order.created",
+        data={},
+        endpoints=[disabled],
+        dispatch=False,
+    )
+    enabled, _ = make_endpoint(store, receiver.url, event_types=["order.shipped"])
+    event = record_event(order=None, store_id=store.id, event_type="order.shipped", data={}, dispatch=False)
+    receiver.script = [500]
+    assert delivery.attempt_delivery(event.deliveries.get().id).status_code == 500
+    WebhookDelivery.objects.filter(endpoint=enabled).update(next_attempt_at=timezone.now())
+    # when
+    claims = delivery.claim_due(limit=10, free_slots=lambda endpoint_id: 5)
+    # then: the disabled endpoint's delivery is cancelled, the other claimed as attempt 2 under a lease
+    assert WebhookDelivery.objects.get(endpoint=disabled).status == Status.CANCELLED
+    assert [c.run_attempt for c in claims] == [2]
+    row = WebhookDelivery.objects.get(endpoint=enabled)
+    assert [a.attempt_number for a in row.attempts.all()] == [1, 2]
+    assert row.attempts.get(attempt_number=2).error == delivery.LOST_ATTEMPT_ERROR
+    assert delivery.claim_due(limit=10, free_slots=lambda endpoint_id: 5) == []  # leased: not due
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _start_worker() -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": _database_url(),
+        "WEBHOOKS_ALLOW_LOOPBACK": "1",
+        "WEBHOOK_RETRY_SCHEDULE": "1,1,1",
+        "WEBHOOK_CLAIM_LEASE_SECONDS": "1",
+    }
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and command
+        [
+            sys.executable,
+            "manage.py",
+            "webhook_worker",
+            "--threads",
+            "8",
+            "--per-endpoint",
+            "4",
+            "--poll",
+            "0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait(condition, *, what: str, limit: float = 90) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_worker_killed_mid_batch_loses_nothing(store, keepalive_receiver):
+    # given: 20 deliveries; the receiver holds the requests it gets until released
+    make_endpoint(store, f"{keepalive_receiver.base}/slow", event_types=["order.created"])
+    event_ids = _events(store, 20)
+    worker = _start_worker()
+    try:
+        # when: the worker has 4 sends in flight and is killed
+        _wait(lambda: keepalive_receiver.waiting >= 4, what="the sends in flight")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=20)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    # then: nothing was recorded as sent; the claimed attempts are marked lost
+    assert WebhookDelivery.objects.filter(status=Status.PENDING).count() == 20
+    assert WebhookDelivery.objects.filter(attempt_count=1).count() == 4
+
+    # when: the receiver answers again and a new worker starts (the claims' leases run out)
+    keepalive_receiver.release.set()
+    again = _start_worker()
+    try:
+        _wait(
+            lambda: WebhookDelivery.objects.filter(status=Status.SUCCEEDED).count() == 20,
+            what="every delivery to succeed",
+        )
+    finally:
+        again.send_signal(signal.SIGTERM)
+        assert again.wait(timeout=60) == 0, again.stderr.read() if again.stderr else ""
+    # then: every event arrived at least once; the 4 lost attempts are in the log, then their resend
+    received = {headers["webhook-id"] for _, headers, _ in keepalive_receiver.hits}
+    assert received == set(event_ids)
+    lost = WebhookDelivery.objects.filter(attempts__error=delivery.LOST_ATTEMPT_ERROR).distinct()
+    assert lost.count() == 4
+    assert all(d.attempt_count == 2 for d in lost)
