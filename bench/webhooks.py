@@ -360,7 +360,7 @@ def main() -> None:
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()  # noqa: S607
     header = [
-        "# Webhook delivery: one `manage.py webhook_worker` (defaults: 32 threads, 4 per endpoint, batches of 200)",
+        "# Webhook delivery: one `manage.py webhook_worker` (defaults: 64 threads, 16 per endpoint, batches of 200)",
         "",
         f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC at commit `{commit}` (plus the working tree's "
         f"webhook changes) by `bench/webhooks.py` on PostgreSQL, a fast local asyncio receiver in its own "

@@ -77,7 +77,7 @@ class Claim:
     event_type: str
     body: bytes
     retry: bool
-    endpoint_id: int | None = None
+    endpoint_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ def _claim_of(delivery: WebhookDelivery, *, attempt_id: int, secret: str, retry:
 
 
 def claim_due(
-    *, limit: int, free_slots: Callable[[int], int], exclude_endpoints: Collection[int] = ()
+    *, limit: int, free_slots: Callable[[UUID], int], exclude_endpoints: Collection[UUID] = ()
 ) -> list[Claim]:
     """Claim up to `limit` due deliveries in one transaction, at most `free_slots(endpoint_id)` per
     endpoint, none of `exclude_endpoints` (the batch sender, orders/webhooks/sender.py).
@@ -186,7 +186,7 @@ def claim_due(
     # First a light look (ids only) to pick at most the free slots per endpoint, so that a long backlog
     # for one endpoint is not locked and loaded just to be left alone; then lock and load those rows.
     picked: list[UUID] = []
-    per_endpoint: dict[int, int] = {}
+    per_endpoint: dict[UUID, int] = {}
     window = due.exclude(endpoint_id__in=list(exclude_endpoints)).order_by("next_attempt_at")
     for delivery_id, endpoint_id in window.values_list("id", "endpoint_id")[: limit * 4]:
         if per_endpoint.get(endpoint_id, 0) < free_slots(endpoint_id):

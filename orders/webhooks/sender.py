@@ -9,8 +9,9 @@ How
   connection) claims due deliveries straight from the outbox in batches (`delivery.claim_due`: SKIP LOCKED,
   one attempt row each, `next_attempt_at` pushed past the lease — as `attempt_delivery` does for one) and
   hands them to a pool of sending threads. The pool threads only do HTTP; results come back to the
-  dispatcher, which records them (`delivery.record_results`: each exactly as `_record`, many per
-  transaction), then claims again. When nothing is due it waits `poll` seconds (or until a send finishes).
+  dispatcher. Each pass is one transaction: record what finished (`delivery.record_results`: each as
+  `_record` would, 2xx in bulk) and claim for the freed slots; the new claims are sent after the commit.
+  When nothing is due it waits `poll` seconds (or until a send finishes).
 - Sends go through one httpx client per endpoint whose connections are kept alive (`EndpointClients`), to
   the address checked just before each send (SSRF check and pinning as before: a DNS change gives a new
   pinned address, hence a new connection). Both signatures are made per send, as before.
@@ -39,6 +40,7 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
+from uuid import UUID
 
 import httpx
 from django.conf import settings
@@ -67,7 +69,7 @@ class EndpointClients:
         self._clients: dict[tuple, tuple[httpx.Client, float]] = {}
         self._lock = threading.Lock()
 
-    def get(self, endpoint_id: int | None, url: str) -> httpx.Client:
+    def get(self, endpoint_id: UUID | None, url: str) -> httpx.Client:
         parts = urlsplit(url)
         key = (endpoint_id, parts.scheme, parts.netloc)
         now = time.monotonic()
@@ -158,7 +160,7 @@ class Sender:
         self.acknowledge = acknowledge
         self.clients = EndpointClients(per_endpoint)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook-send")
-        self.in_flight: dict[int | None, int] = defaultdict(int)
+        self.in_flight: dict[UUID | None, int] = defaultdict(int)
         self.finished: queue.SimpleQueue[tuple[Claim, SendResult]] = queue.SimpleQueue()
         self.activity = threading.Event()
         self.stopping = threading.Event()
@@ -205,7 +207,7 @@ class Sender:
             if outcomes:
                 delivery.record_results(outcomes)
             if limit > 0:
-                full = [e for e, n in self.in_flight.items() if n >= self.per_endpoint]
+                full = [e for e, n in self.in_flight.items() if e is not None and n >= self.per_endpoint]
                 claims = delivery.claim_due(
                     limit=limit,
                     free_slots=lambda endpoint_id: self.per_endpoint - self.in_flight.get(endpoint_id, 0),
