@@ -302,7 +302,7 @@ def run(args) -> list[str]:
                 f"- fast endpoint, event → delivery: {fmt(since_event)}",
                 f"- fast endpoint, after the burst's end: {fmt(after_end)}",
                 f"- slow endpoint meanwhile: {slow_seen} requests received, {slow_done} recorded succeeded by the time "
-                f"the fast endpoint was done ({fast_done - burst_start:.1f} s after the burst began; 4 slots × 1 "
+                f"the fast endpoint was done ({fast_done - burst_start:.1f} s after the burst began; 16 slots × 1 "
                 "request / 5 s)",
                 "",
             ]
