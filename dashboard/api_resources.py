@@ -6,6 +6,7 @@ the type of its answer (dashboard/api_types.py); sending, retrying and reading a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from decimal import Decimal
@@ -49,7 +50,9 @@ class Sender(Protocol):
         idempotency_key: str | None = None,
     ) -> Any: ...
 
-    def stream(self, path: str, **filters: Any) -> AbstractContextManager[ExportStream]: ...
+    def stream(
+        self, path: str, *, media_type: str, **filters: Any
+    ) -> AbstractContextManager[ExportStream]: ...
 
 
 # Aliases: inside the resources `list` is a method name.
@@ -68,12 +71,20 @@ def segment(value: str) -> str:
     return quote(str(value), safe="")
 
 
+# What an export is asked for in, and the media type its answer must have (anything else is refused).
+EXPORT_MEDIA_TYPES = {"csv": "text/csv", "ndjson": "application/x-ndjson"}
+
+
 class ExportStream:
-    """An open export response: iterate `chunks()` to stream it; headers tell type and file name."""
+    """An open export response of the media type asked for (the client checked it): iterate `chunks()`
+    to stream it; headers tell type, charset and file name."""
 
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
-        self.content_type = response.headers.get("Content-Type", "text/csv")
+        self.content_type = response.headers.get("Content-Type", "")
+        # Passed on in the dashboard's own Content-Type: only a plain charset name, else the API's UTF-8.
+        charset = (response.charset_encoding or "").lower()
+        self.charset = charset if re.fullmatch(r"[a-z0-9._-]{1,40}", charset) else "utf-8"
         self.content_disposition = response.headers.get("Content-Disposition", "")
 
     def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]:
@@ -120,8 +131,12 @@ class Orders(Resource):
     @contextmanager
     def export(self, *, format: str = "csv", **filters: Any) -> Iterator[ExportStream]:  # noqa: A002
         """Stream every matching row: `with client.orders.export(status="shipped") as e: for chunk in
-        e.chunks(): …`. Memory stays flat whatever the size."""
-        with self._c.stream("/orders/export", format=format, **filters) as export:
+        e.chunks(): …`. Memory stays flat whatever the size. An answer that is not of the format's
+        media type (EXPORT_MEDIA_TYPES) raises ApiBadAnswer before a byte of it is read."""
+        if format not in EXPORT_MEDIA_TYPES:
+            raise ValueError(f"Unknown export format {format!r}; one of {', '.join(EXPORT_MEDIA_TYPES)}.")
+        media_type = EXPORT_MEDIA_TYPES[format]
+        with self._c.stream("/orders/export", media_type=media_type, format=format, **filters) as export:
             yield export
 
     def update_status(

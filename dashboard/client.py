@@ -11,7 +11,8 @@ Guarantees:
   response instead of acting twice); without one a write is sent exactly once;
 - every API failure raises `ApiError` (status, error_code, message, field_errors, retry_after); a
   server that cannot be reached raises `ApiUnavailable`, one that does not answer in time `ApiTimeout`,
-  and a success answer the client cannot read (not JSON, a key missing, a wrong type) `ApiBadAnswer`;
+  and a success answer the client cannot read (not JSON, a key missing, a wrong type, an empty body
+  where data was due, an export that is not of the media type asked for) `ApiBadAnswer`;
 - answers come back typed (dashboard/api_types.py): money as Decimal, timestamps as aware datetimes.
 The API key is sent only in the `X-API-Key` header and never appears in an error message or repr.
 """
@@ -227,9 +228,10 @@ class OrdersApiClient:
         body: Any = None,
         idempotency_key: str | None = None,
         stream: bool = False,
+        accept: str | None = None,
     ) -> httpx.Response:
         """Send with retries per the module rules; returns a 2xx response or raises ApiError."""
-        headers = {}
+        headers = {"Accept": accept} if accept else {}
         content = None
         if body is not None:
             content = json.dumps(body, default=_json_default).encode()
@@ -275,11 +277,12 @@ class OrdersApiClient:
 
     def _data(self, response: httpx.Response, shape: Any = None) -> Any:
         """The `data` of a success envelope, validated as `shape` (raw JSON values when None)."""
-        if response.status_code == 204 or not response.content:
-            return None
-        # The path as sent, without the query: a search filter may hold a customer's email.
-        where = f"{response.request.method} {response.request.url.raw_path.partition(b'?')[0].decode()}"
+        where = _where(response)
         request_id = response.headers.get("X-Request-Id")
+        if response.status_code == 204 or not response.content:
+            if shape is None:  # an answer without data (DELETE): nothing to read
+                return None
+            raise ApiBadAnswer(f"The Orders API answered {where} with an empty body.", request_id)
         try:
             # Decimal for every JSON number with a fraction: money never passes through a float.
             body = json.loads(response.content, parse_float=Decimal)
@@ -316,9 +319,31 @@ class OrdersApiClient:
         return self._data(response, shape)
 
     @contextmanager
-    def stream(self, path: str, **filters: Any) -> Iterator[ExportStream]:
-        response = self._send("GET", path, params=_params(filters), stream=True)
+    def stream(self, path: str, *, media_type: str, **filters: Any) -> Iterator[ExportStream]:
+        """An open streamed answer of `media_type` (e.g. `text/csv`). Checked before a byte of the body
+        is read: a success answer of another type (a proxy's HTML page) raises `ApiBadAnswer`, so a
+        caller never passes a body on under a type it does not have."""
+        # JSON too: the API's error answers are JSON whatever was asked for.
+        accept = f"{media_type}, application/json;q=0.5"
+        response = self._send("GET", path, params=_params(filters), stream=True, accept=accept)
         try:
+            received = _media_type(response)
+            if received != media_type.lower():
+                raise ApiBadAnswer(
+                    f"The Orders API answered {_where(response)} with {received[:80] or 'no Content-Type'}"
+                    f", not {media_type}.",
+                    response.headers.get("X-Request-Id"),
+                )
             yield ExportStream(response)
         finally:
             response.close()
+
+
+def _where(response: httpx.Response) -> str:
+    """The method and path as sent, without the query: a search filter may hold a customer's email."""
+    return f"{response.request.method} {response.request.url.raw_path.partition(b'?')[0].decode()}"
+
+
+def _media_type(response: httpx.Response) -> str:
+    """The answer's media type without parameters, lower case (`TEXT/CSV; charset=utf-8` → `text/csv`)."""
+    return response.headers.get("Content-Type", "").partition(";")[0].strip().lower()

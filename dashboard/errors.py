@@ -8,6 +8,7 @@ what failed and what to do, the right status code, never a traceback.
 | key rejected (401/403) | 502 | this store's API key was rejected — an admin must update it |
 | rate limited (429) | 429 + Retry-After | too many requests, retry in N s |
 | not found (404) | 404 | not found in this store |
+| a 2xx the client cannot read (a proxy's HTML page, not the API's JSON or CSV) | 502 | the Orders API failed: it sent an answer the dashboard cannot read |
 | API 5xx / anything else | 502 | the Orders API failed; try again |
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from dashboard.client import ApiError, ApiTimeout, ApiUnavailable
+from dashboard.client import ApiBadAnswer, ApiError, ApiTimeout, ApiUnavailable
 from secretbox import SecretBoxError
 
 logger = logging.getLogger("dashboard.api")
@@ -53,6 +54,17 @@ def failure_for(exc: Exception) -> FailurePage:
             "The Orders API cannot be reached",
             "The dashboard could not connect to the Orders API. Try again in a moment; if it keeps "
             "happening, check that the API is running.",
+        )
+    if isinstance(exc, ApiBadAnswer):
+        # A success status with a body that is not the API's (a proxy's maintenance page, another
+        # service at that address): what was sent stays out of the page, it is not the API's to show.
+        return FailurePage(
+            502,
+            "The Orders API failed",
+            "The Orders API sent an answer the dashboard cannot read (not the API's JSON or CSV; a proxy "
+            "or maintenance page may be in front of it). Try again in a moment; if it keeps happening, "
+            "check the store's API base URL and that the API is running"
+            f"{f' (request id {exc.request_id})' if exc.request_id else ''}.",
         )
     if not isinstance(exc, ApiError):  # pragma: no cover - api_errors_as_pages catches only these
         raise TypeError(type(exc).__name__)

@@ -128,14 +128,15 @@ def order_export(request: HttpRequest, access: StoreAccess) -> HttpResponseBase:
         return render(request, LIST_TEMPLATE, {"filterset": filterset, "table": None}, status=400)
     params = {k: v for k, v in filterset.api_params().items() if k not in {"limit", "offset"}}
     stack = ExitStack()
-    # Opened here, inside the error mapper, so a refused key or a down API is a page, not a cut file.
-    export = stack.enter_context(client.orders.export(**params))
+    # Opened here, inside the error mapper, so a refused key, a down API or an answer that is not CSV (a
+    # proxy's HTML page: the client checks the type before reading a byte) is a page, not a cut file.
+    export = stack.enter_context(client.orders.export(format="csv", **params))
 
     def chunks():
         with stack:
             yield from export.chunks()
 
-    response = StreamingHttpResponse(chunks(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(chunks(), content_type=f"text/csv; charset={export.charset}")
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="orders-{access.store.slug}-{stamp}.csv"'
     return response
