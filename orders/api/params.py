@@ -84,7 +84,8 @@ def _bound(value: str | None, field: str, tz: tzinfo, *, end: bool, out: _Collec
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
         out.add(field, f"{value!r} is out of range: use a year from {MIN_YEAR} to {MAX_YEAR}.")
         return None
-    return moment
+    # In UTC: ISO 8601 allows offsets (up to ±23:59) that PostgreSQL cannot store in a timestamptz.
+    return moment.astimezone(UTC)
 
 
 def _range(
