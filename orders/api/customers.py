@@ -6,13 +6,8 @@ from ninja import Query, Router
 from orders import selectors, serializers
 from orders.api import params
 from orders.api.common import store_of
-from orders.api.schemas import (
-    CustomerEnvelope,
-    CustomerListEnvelope,
-    CustomerListQuery,
-    documented,
-    respond,
-)
+from orders.api.openapi import documented, respond
+from orders.api.schemas import CustomerEnvelope, CustomerListEnvelope, CustomerListQuery
 
 router = Router(tags=["customers"])
 

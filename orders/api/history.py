@@ -6,7 +6,8 @@ from ninja import Query, Router
 from orders import selectors, serializers
 from orders.api import params
 from orders.api.common import store_of
-from orders.api.schemas import HistoryFeedEnvelope, HistoryFeedQuery, documented, respond
+from orders.api.openapi import documented, respond
+from orders.api.schemas import HistoryFeedEnvelope, HistoryFeedQuery
 
 router = Router(tags=["history"])
 

@@ -14,18 +14,18 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Schema
 
 from orders import errors, money, selectors, serializers, services
-from orders.api import schemas
+from orders.api import openapi, schemas
 from orders.api.common import CamelSchema, actor_of, store_of
 from orders.api.idempotency import REPLAYED_HEADER, idempotent
+from orders.api.openapi import documented, respond
 from orders.api.orders import router
-from orders.api.schemas import documented, respond
 from orders.statuses import OrderStatus
 
 __all__ = ["router"]
 
 # Every write may answer these besides its own codes.
 WRITE_ERROR_CODES = (
-    *schemas.BODY_ERROR_CODES,
+    *openapi.BODY_ERROR_CODES,
     "IDEMPOTENCY_KEY_IN_USE",
     "IDEMPOTENCY_KEY_REUSED",
 )
@@ -182,7 +182,7 @@ class RefundCreatedOut(Schema):
     order: schemas.OrderDetailOut
 
 
-RefundCreatedEnvelope = schemas.envelope("RefundCreatedEnvelope", RefundCreatedOut)
+RefundCreatedEnvelope = openapi.envelope("RefundCreatedEnvelope", RefundCreatedOut)
 
 
 def _refund_amount(amount: Decimal, *, field: str, currency: str) -> Decimal:

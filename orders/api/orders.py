@@ -14,6 +14,7 @@ from ninja import Query, Router
 from orders import errors, export, selectors, serializers
 from orders.api import params
 from orders.api.common import store_of
+from orders.api.openapi import documented, respond
 from orders.api.schemas import (
     ExportQuery,
     OrderDetailEnvelope,
@@ -23,8 +24,6 @@ from orders.api.schemas import (
     OrderListQuery,
     StatsEnvelope,
     StatusesEnvelope,
-    documented,
-    respond,
 )
 from orders.errors import FieldError
 from orders.statuses import CANCELLABLE, TERMINAL, TRANSITIONS, OrderStatus, PaymentStatus

@@ -9,7 +9,8 @@ from pydantic import AfterValidator, field_validator
 
 from orders import errors, selectors, serializers, services
 from orders.api.common import store_of
-from orders.api.schemas import BODY_ERROR_CODES, ProductEnvelope, ProductSyncEnvelope, documented, respond
+from orders.api.openapi import BODY_ERROR_CODES, documented, respond
+from orders.api.schemas import ProductEnvelope, ProductSyncEnvelope
 
 router = Router(tags=["products"])
 
