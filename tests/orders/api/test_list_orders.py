@@ -9,13 +9,23 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from orders.selectors import SORTS
 from tests.factories import CustomerFactory, StoreFactory, VariantFactory, make_order
 from tests.orders.api.auth_cases import assert_refused, assert_validation_error, client_with, key_kinds
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/orders"
+# Spec §3.4: every `sort` value → the Order attribute it orders by, descending or not (the id breaks ties).
+SORTS = {
+    "-createdAt": ("created_at", True),
+    "createdAt": ("created_at", False),
+    "-updatedAt": ("updated_at", True),
+    "updatedAt": ("updated_at", False),
+    "-total": ("total", True),
+    "total": ("total", False),
+    "-orderNumber": ("order_number", True),
+    "orderNumber": ("order_number", False),
+}
 
 
 def ids(response) -> list[str]:
