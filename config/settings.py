@@ -232,7 +232,6 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
 
 # The Orders API.
-API_PAGE_SIZE_MAX = 50
 API_COUNT_CAP = int(os.environ.get("API_COUNT_CAP", "10000"))
 # Largest request body in bytes (Django's default, 2.5 MB: ~10× a 250-item order). Under /api/ a larger
 # one is 413 PAYLOAD_TOO_LARGE (orders/middleware.py), from Content-Length or while reading.

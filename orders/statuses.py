@@ -47,7 +47,7 @@ CANCELLABLE: frozenset[OrderStatus] = frozenset(
 )
 # Statuses a status update can never leave; only refunds still apply to them.
 TERMINAL: frozenset[OrderStatus] = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
-# Statuses in which the order counts as paid (spec §3.6: confirmation marks it paid).
+# The statuses an order created from a platform (POST /api/v1/orders, spec §3.8) may start in.
 STATUSES_CREATABLE_FROM_PLATFORM: tuple[OrderStatus, ...] = (S.PENDING, S.CONFIRMED)
 
 
@@ -61,7 +61,3 @@ def parse_status(value: str) -> OrderStatus | None:
 
 def allowed_transitions(status: str) -> list[str]:
     return [str(s) for s in TRANSITIONS[OrderStatus(status)]]
-
-
-def can_transition(from_status: str, to_status: str) -> bool:
-    return OrderStatus(to_status) in TRANSITIONS[OrderStatus(from_status)]
