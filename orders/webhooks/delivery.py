@@ -18,15 +18,11 @@ Guarantees
 
 import logging
 import random
-import ssl
-import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from uuid import UUID
 
-import httpx
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
@@ -37,15 +33,11 @@ from django.utils import timezone
 import secretbox
 from orders import taskqueue
 from orders.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from orders.webhooks.signing import signed_headers
-from orders.webhooks.targets import UnsafeTarget, check_url, pinned_request
+from orders.webhooks.sending import SendResult, send
 
 logger = logging.getLogger("orders.webhooks")
 
 Status = WebhookDelivery.Status
-RESPONSE_EXCERPT = 500
-# Read at most this much of a response: enough for the excerpt, bounded against huge bodies.
-RESPONSE_READ_LIMIT = 4096
 LOST_ATTEMPT_ERROR = "No result was recorded: the worker stopped during this attempt."
 
 
@@ -80,31 +72,23 @@ class Claim:
     endpoint_id: UUID | None = None
 
 
-@dataclass(frozen=True)
-class SendResult:
-    status_code: int | None
-    duration_ms: int
-    response_body: str
-    error: str
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-
 # ---- claim ------------------------------------------------------------------------------------------
 
 
 def _claim(delivery_id: str | UUID, *, include_disabled: bool, retry: bool) -> Claim | None:
     now = timezone.now()
     with transaction.atomic():
+        # Waits for a row lock held by someone else (not SKIP LOCKED): the holder is brief — another claim,
+        # a batch pass, or `enqueue_delivery` writing the task id — and skipping it would leave the row
+        # to the sweep. A row another worker claimed meanwhile no longer matches (its lease moved
+        # next_attempt_at), which PostgreSQL re-checks after the wait.
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            WebhookDelivery.objects.select_for_update(of=("self",))
             .select_related("endpoint", "event")
             .filter(id=delivery_id, status=Status.PENDING, next_attempt_at__lte=now)
             .first()
         )
-        if delivery is None:  # taken by another worker, not due, or already finished
+        if delivery is None:  # claimed by another worker, not due, or already finished
             return None
         secret = _claimable_secret(delivery, now=now, include_disabled=include_disabled, secrets={})
         if secret is None:
@@ -242,78 +226,6 @@ def claim_due(
             _claim_of(delivery, attempt_id=attempt.id, secret=secret, retry=True)
             for (delivery, secret), attempt in zip(chosen, attempts, strict=True)
         ]
-
-
-# ---- send -------------------------------------------------------------------------------------------
-
-
-@cache
-def _ssl_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs ~100 ms; one context serves every send (SSLContext is thread-safe).
-    return httpx.create_ssl_context()
-
-
-def make_client() -> httpx.Client:
-    """The HTTP client for one send (tests replace this to use a MockTransport)."""
-    return httpx.Client(
-        timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False, verify=_ssl_context()
-    )
-
-
-def _post(
-    url: str, address, *, body: bytes, headers: dict, client: httpx.Client | None = None
-) -> tuple[int, str]:
-    """POST to `url` connecting to the checked `address`; (status, first 500 chars of the body).
-    Without `client`, a fresh one (one connection) for this send; with one, its kept-alive connections."""
-    if client is None:
-        with make_client() as fresh:
-            return _post(url, address, body=body, headers=headers, client=fresh)
-    target, host_header, extensions = pinned_request(url, address)
-    with client.stream(
-        "POST", target, content=body, headers=headers | host_header, extensions=extensions
-    ) as response:
-        raw = b""
-        for chunk in response.iter_bytes():
-            raw += chunk
-            if len(raw) >= RESPONSE_READ_LIMIT:
-                break
-        return response.status_code, raw.decode("utf-8", errors="replace")[:RESPONSE_EXCERPT]
-
-
-def send(
-    *, url: str, secret: str, event_id: str, event_type: str, body: bytes, client: httpx.Client | None = None
-) -> SendResult:
-    """POST the signed body once. Never raises for the receiver's behaviour; returns what happened.
-    `client`: a long-lived client whose connections are kept alive (the batch sender's, one per endpoint)."""
-    try:
-        addresses = list(dict.fromkeys(check_url(url)))
-    except UnsafeTarget as exc:
-        return SendResult(status_code=None, duration_ms=0, response_body="", error=f"Refused: {exc}")
-    headers = signed_headers(
-        secret=secret, event_id=event_id, event_type=event_type, timestamp=int(time.time()), body=body
-    )
-    started = time.monotonic()
-    status_code: int | None = None
-    excerpt = ""
-    error = ""
-    for index, address in enumerate(addresses):
-        try:
-            status_code, excerpt = _post(url, address, body=body, headers=headers, client=client)
-            error = ""
-            break
-        except httpx.ConnectError as exc:  # nothing was sent: the next checked address may answer
-            error = f"ConnectError: {exc}"[:RESPONSE_EXCERPT]
-            if index + 1 < len(addresses):
-                continue
-        except httpx.TimeoutException:
-            error = f"Timed out after {settings.WEBHOOK_TIMEOUT_SECONDS:g} s."
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:RESPONSE_EXCERPT]
-        break
-    if status_code is not None and not 200 <= status_code < 300:
-        error = f"The receiver answered HTTP {status_code}."
-    duration_ms = int((time.monotonic() - started) * 1000)
-    return SendResult(status_code=status_code, duration_ms=duration_ms, response_body=excerpt, error=error)
 
 
 # ---- record -----------------------------------------------------------------------------------------

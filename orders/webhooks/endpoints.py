@@ -18,8 +18,9 @@ from orders import errors
 from orders.errors import FieldError
 from orders.models import Store, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from orders.webhooks import events
-from orders.webhooks.delivery import SendResult, attempt_delivery, cancel_pending, enqueue_delivery
+from orders.webhooks.delivery import attempt_delivery, cancel_pending, enqueue_delivery
 from orders.webhooks.outbox import record_event
+from orders.webhooks.sending import SendResult
 from orders.webhooks.signing import generate_secret
 from orders.webhooks.targets import UnsafeTarget, check_url
 

@@ -47,8 +47,9 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, connections, transaction
 from django.utils import timezone
 
-from orders.webhooks import delivery
-from orders.webhooks.delivery import Claim, SendResult
+from orders.webhooks import delivery, sending
+from orders.webhooks.delivery import Claim
+from orders.webhooks.sending import SendResult
 
 logger = logging.getLogger("orders.webhooks")
 
@@ -83,7 +84,7 @@ class EndpointClients:
         return httpx.Client(
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
             follow_redirects=False,
-            verify=delivery._ssl_context(),
+            verify=sending._ssl_context(),
             limits=httpx.Limits(
                 max_connections=self.per_endpoint,
                 max_keepalive_connections=self.per_endpoint,
@@ -284,7 +285,7 @@ class Sender:
 
     def _send(self, claim: Claim) -> None:
         try:
-            result = delivery.send(
+            result = sending.send(
                 url=claim.url,
                 secret=claim.secret,
                 event_id=claim.event_id,

@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from orders.models import WebhookDelivery, WebhookEndpoint
-from orders.webhooks import attempt_delivery, delivery, sweep_due_deliveries
+from orders.webhooks import attempt_delivery, delivery, sending, sweep_due_deliveries
 from orders.webhooks.outbox import record_event
 from tests.orders.webhooks.conftest import make_endpoint
 from tests.orders.webhooks.signing_checks import assert_verifies
@@ -79,7 +79,7 @@ def test_timeout_is_recorded_and_retried(store, monkeypatch):
     def handler(request):
         raise httpx.ReadTimeout("read timed out", request=request)
 
-    monkeypatch.setattr(delivery, "make_client", lambda: httpx.Client(transport=httpx.MockTransport(handler)))
+    monkeypatch.setattr(sending, "make_client", lambda: httpx.Client(transport=httpx.MockTransport(handler)))
     make_endpoint(store, "http://127.0.0.1:9/hook")
     event = _event(store)
     # when
@@ -267,7 +267,7 @@ def test_https_sends_pinned_to_the_checked_address_verify_the_certificate_for_th
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", fake)
-    monkeypatch.setattr(delivery, "_ssl_context", lambda: client_context)
+    monkeypatch.setattr(sending, "_ssl_context", lambda: client_context)
     make_endpoint(store, f"https://receiver.test:{port}/hook")
     event = _event(store)
     # when
