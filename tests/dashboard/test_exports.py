@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from dashboard.client import ExportStream
 from orders import export
-from orders.models import Order, PaymentStatus, Store
+from orders.models import Order, Store
+from orders.statuses import PaymentStatus
 from tests.factories import CustomerFactory, make_order
 
 LIST = "/stores/acme/orders/"
