@@ -1,8 +1,8 @@
 """The test send, the deliveries list and the retry of one delivery, through HTTP."""
 
 from orders.models import WebhookDelivery
-from orders.webhooks.outbox import record_event
 from orders.webhooks import attempt_delivery
+from orders.webhooks.outbox import record_event
 from tests.orders.webhooks.conftest import make_endpoint
 from tests.orders.webhooks.signing_checks import assert_verifies
 

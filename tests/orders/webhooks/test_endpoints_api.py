@@ -8,8 +8,8 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from orders.models import WebhookDelivery, WebhookEndpoint
-from orders.webhooks.outbox import record_event
 from orders.webhooks import attempt_delivery
+from orders.webhooks.outbox import record_event
 from tests.orders.webhooks.conftest import make_endpoint
 
 URL = "/api/v1/webhooks"

@@ -7,8 +7,8 @@ from orders import services
 from orders.actors import SYSTEM_ACTOR
 from orders.errors import InvalidStatusTransition
 from orders.models import WebhookDelivery, WebhookEvent
-from orders.webhooks.outbox import record_order_events
 from orders.statuses import OrderStatus
+from orders.webhooks.outbox import record_order_events
 from tests.factories import make_order
 from tests.orders.webhooks.conftest import make_endpoint
 from tests.orders.webhooks.signing_checks import assert_verifies
