@@ -14,7 +14,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--hours", type=int, default=int(IdempotencyRecord.LIFETIME.total_seconds() // 3600), help="Age limit (default 24)."
+            "--hours",
+            type=int,
+            default=int(IdempotencyRecord.LIFETIME.total_seconds() // 3600),
+            help="Age limit (default 24).",
         )
 
     def handle(self, *args, hours: int, **options):
