@@ -25,8 +25,11 @@ migrate: setup
 run: migrate
 	@scripts/run.sh
 
+# In parallel (pytest-xdist), a test file per worker process: files that share a Redis db or a port stay
+# in one process. TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Refresh the README's screenshots (docs/screenshots/) from the browser tests.
 screenshots: setup
