@@ -64,7 +64,9 @@ ENV = {
     "REDIS_URL": "",
     "RATE_LIMIT_ENABLED": "0",
     "PAYMENT_GATEWAY": "tests.gateways.LedgerGateway",
-    "WEBHOOK_RETRY_SCHEDULE": "1,2,3,5,8",
+    # As many attempts as production (11), with short pauses so the drain ends: a 35% failing receiver
+    # then loses an event with odds of 0.35**11 (the 6 attempts of a 5-step schedule lost 4 in 1,579).
+    "WEBHOOK_RETRY_SCHEDULE": "1,1,2,2,3,3,5,5,8,8",
     "WEBHOOK_TIMEOUT_SECONDS": str(WEBHOOK_TIMEOUT),
     "WEBHOOK_CLAIM_LEASE_SECONDS": "5",
     "WEBHOOK_SWEEP_GRACE_SECONDS": "5",

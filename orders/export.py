@@ -207,7 +207,7 @@ def ndjson_stream(rows: Iterable[tuple]) -> Iterator[bytes]:
 # ---------------------------------------------------------------------------------------------------
 # The same CSV made by PostgreSQL itself (COPY … TO STDOUT). The Python writer above is bound by loading
 # 19 typed columns per row into Python objects (~30k rows/s on this box before any formatting); COPY
-# skips that. tests/orders/api/test_export_orders.py holds both writers to the same literal bytes and to
+# skips that. The export tests (test_export_orders.py) hold both writers to the same literal bytes and to
 # each other's bytes for tricky rows, so a cell kind whose SQL drifts from its Python fails.
 
 _COPY_CHUNK_BYTES = 64 * 1024
