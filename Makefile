@@ -26,10 +26,13 @@ run: migrate
 	@scripts/run.sh
 
 # In parallel (pytest-xdist), a test file per worker process: files that share a Redis db or a port stay
-# in one process. TEST_WORKERS=0 runs everything in this process.
+# in one process. TEST_WORKERS=0 runs everything in this process. The schemathesis run is a second,
+# serial step: its generated cases are not collected by xdist workers (they would silently not run).
 TEST_WORKERS ?= 2
+SERIAL_TESTS := tests/orders/api/test_schemathesis.py
 test: setup
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --ignore=$(SERIAL_TESTS) $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:xdist $(SERIAL_TESTS)
 
 # Refresh the README's screenshots (docs/screenshots/) from the browser tests.
 screenshots: setup
