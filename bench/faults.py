@@ -9,7 +9,7 @@ What it does, on the local PostgreSQL (`--admin-url`, default postgres://postgre
   refunds,webhooks,default and `manage.py recovery_sweep --loop --interval 2`, each kept running by a
   supervisor thread (started again when it dies, as `make run` does). Refunds go through
   tests.gateways.LedgerGateway (a file ledger honouring the idempotency key across processes), the
-  webhook retry schedule is shortened to 1,2,3,5,8 s so the drain finishes;
+  webhook retry schedule keeps production's 11 attempts with pauses of 1 to 8 s so the drain finishes;
 - runs a local webhook receiver that answers 500 to 30% of deliveries and sleeps past the sender's
   timeout on 5% (then answers 503), and records every event id it answered 2xx;
 - creates a store and key (`manage.py createstore --json`), products and orders through the API and a
@@ -723,7 +723,8 @@ def report(ctx: dict) -> tuple[str, list[str]]:
         f"threads for {args.duration:g} s of faults, then a drain of {ctx['drain_s']:.0f} s "
         f"(limit {args.drain_timeout:g} s; still pending at its end: {ctx['drain_left'][0]} deliveries, "
         f"{ctx['drain_left'][1]} refunds). Receiver: 500 to {args.fail_rate:.0%}, past the "
-        f"{WEBHOOK_TIMEOUT:g} s timeout on {args.slow_rate:.0%}; retry schedule 1,2,3,5,8 s (6 attempts); "
+        f"{WEBHOOK_TIMEOUT:g} s timeout on {args.slow_rate:.0%}; retry schedule {ENV['WEBHOOK_RETRY_SCHEDULE']} s "
+        f"({len(ENV['WEBHOOK_RETRY_SCHEDULE'].split(',')) + 1} attempts); "
         f"DB_CONN_MAX_AGE={args.conn_max_age}; gateway delay {args.gateway_delay:g} s.",
         "",
         "## Must be zero",
