@@ -4,6 +4,9 @@ import os
 from pathlib import Path
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
+from django.db import connection
+from django.test.testcases import LiveServerThread
 
 from tests import requirements
 
@@ -30,6 +33,28 @@ def pytest_collection_modifyitems(config, items):
     if not CHROMIUM.exists():
         reason = f"no Chromium at {CHROMIUM}: install it with `apt-get install chromium`"
         requirements.mark_missing(items, "browser", reason)
+
+
+class _SerialWSGIServer(WSGIServer):
+    """The live server, one request at a time (Django closes each answer's connection when unthreaded)."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connections_override = connections_override
+
+
+@pytest.fixture(scope="session", autouse=True)
+def serial_live_server_on_in_memory_sqlite():
+    """With an in-memory SQLite database the live server's request threads all share the test's one
+    connection; two requests at once (an HTMX search still in flight when the export link is clicked)
+    then read through one sqlite3 connection concurrently, and a query can come back empty — seen as a
+    401 for a valid key. Serve one request at a time there; PostgreSQL keeps the threaded server."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LiveServerThread, "server_class", _SerialWSGIServer)
+        yield
 
 
 @pytest.fixture(scope="module", autouse=True)
