@@ -84,3 +84,32 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.store} · {self.role}"
+
+
+STAFF_NOTE_MAX_LENGTH = 2000
+
+
+class StaffNote(models.Model):
+    """An internal comment on an order, written by staff in the dashboard.
+
+    Kept here, not in the API, and keyed by store connection and the API's order id, so notes work
+    against a remote API too and never reach the customer, the API or its webhooks.
+    """
+
+    store = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="staff_notes")
+    order_id = models.CharField(max_length=64)
+    # SET_NULL keeps the note when the user is deleted; author_name keeps who wrote it readable.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="staff_notes"
+    )
+    author_name = models.CharField(max_length=150)
+    body = models.TextField(max_length=STAFF_NOTE_MAX_LENGTH)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["store", "order_id", "created_at"], name="staffnote_store_order")]
+
+    def __str__(self) -> str:
+        return f"note on {self.order_id} by {self.author_name}"
