@@ -32,7 +32,8 @@ def field_encryption_keys(environ: Mapping[str, str], default: str) -> list[str]
     """FIELD_ENCRYPTION_KEYS: comma-separated, newest first (whitespace stripped, empties dropped).
     Unset or empty: the single FIELD_ENCRYPTION_KEY of before (taken as is), else `default`."""
     keys = [item.strip() for item in environ.get("FIELD_ENCRYPTION_KEYS", "").split(",") if item.strip()]
-    return keys or [environ.get("FIELD_ENCRYPTION_KEY", default)]
+    # An empty FIELD_ENCRYPTION_KEY counts as unset: "" would otherwise become key material.
+    return keys or [environ.get("FIELD_ENCRYPTION_KEY", "").strip() or default]
 
 
 PRODUCTION = os.environ.get("DJANGO_ENV", "development") == "production"

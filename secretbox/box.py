@@ -64,9 +64,9 @@ def _box(purpose: str) -> _Box:
         raise TypeError("purpose must be a non-empty string")
     keys = getattr(settings, "FIELD_ENCRYPTION_KEYS", None)
     # A bare string would be read as a list of one-character keys.
-    if isinstance(keys, str) or not keys or not all(isinstance(key, str) for key in keys):
+    if isinstance(keys, str) or not keys or not all(isinstance(key, str) and key.strip() for key in keys):
         raise ImproperlyConfigured(
-            "FIELD_ENCRYPTION_KEYS must be a non-empty list of key strings, newest first."
+            "FIELD_ENCRYPTION_KEYS must be a non-empty list of non-empty key strings, newest first."
         )
     return _box_for(tuple(keys), purpose)
 

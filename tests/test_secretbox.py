@@ -265,6 +265,8 @@ def test_the_single_old_variable_still_works_and_secret_key_stays_the_default():
     assert field_encryption_keys({"FIELD_ENCRYPTION_KEY": "single"}, "the-secret-key") == ["single"]
     assert field_encryption_keys({"FIELD_ENCRYPTION_KEYS": " , "}, "the-secret-key") == ["the-secret-key"]
     assert field_encryption_keys({}, "the-secret-key") == ["the-secret-key"]
+    # set but empty is unset, not an empty key
+    assert field_encryption_keys({"FIELD_ENCRYPTION_KEY": " "}, "the-secret-key") == ["the-secret-key"]
 
 
 def test_data_written_under_the_single_old_variable_decrypts_after_the_upgrade(settings):
@@ -342,7 +344,7 @@ def test_a_wrong_key_shows_staff_a_page_that_says_what_to_do(client, settings, s
 def test_an_empty_or_string_key_setting_is_refused(settings):
     from django.core.exceptions import ImproperlyConfigured
 
-    for bad in ([], "a-single-string-not-a-list"):
+    for bad in ([], "a-single-string-not-a-list", [""], ["new-key", "  "]):
         settings.FIELD_ENCRYPTION_KEYS = bad
         with pytest.raises(ImproperlyConfigured, match="FIELD_ENCRYPTION_KEYS"):
             secretbox.encrypt("x", purpose="test")

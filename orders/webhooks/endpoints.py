@@ -211,6 +211,16 @@ class TestSendResult:
 def endpoint_send_test(*, endpoint: WebhookEndpoint) -> TestSendResult:
     """Send a signed `webhook.test` now, in the request, and record it as a delivery of this endpoint
     (also when the endpoint is disabled or not subscribed to `webhook.test`). Not retried."""
+    try:
+        secretbox.decrypt(endpoint.secret_encrypted, purpose=WebhookEndpoint.ENCRYPTION_PURPOSE)
+    except secretbox.SecretBoxError:
+        # Its key was dropped from FIELD_ENCRYPTION_KEYS: the caller can repair it, so say how (a 4xx,
+        # not the 500 that an unsendable delivery would otherwise end in).
+        raise errors.ValidationFailed(
+            "The endpoint's signing secret can no longer be decrypted by this server; rotate it "
+            "(POST /api/v1/webhooks/{id}/rotate-secret), update your receiver, then send the test again.",
+            errors=[FieldError("secret", "Cannot be decrypted; rotate the secret.")],
+        ) from None
     with transaction.atomic():
         event = record_event(
             order=None,

@@ -334,3 +334,21 @@ def test_sdk_paths_with_another_store_are_403(api, other_store, path):
     assert response.json()["errorCode"] == "NO_STORE_ACCESS"
     if bogus is not None:
         assert bogus.json()["errorCode"] == "NO_STORE_ACCESS"
+
+
+def test_a_test_send_with_a_secret_that_no_longer_decrypts_says_to_rotate_it(api, store, receiver, settings):
+    # given: the key that encrypted the secret was dropped without re-encrypting
+    created = _create(api, receiver.url).json()["data"]
+    settings.FIELD_ENCRYPTION_KEYS = ["rotated-key-material-without-re-encrypting-0123456789"]
+    # when
+    response = api.post_json(f"{URL}/{created['id']}/test")
+    # then: a 400 that names the repair, nothing recorded, nothing sent
+    assert response.status_code == 400
+    assert response.json()["errorCode"] == "VALIDATION_ERROR"
+    assert "rotate" in response.json()["message"]
+    assert _field_errors(response) == {"secret": "Cannot be decrypted; rotate the secret."}
+    assert not WebhookDelivery.objects.filter(endpoint_id=created["id"]).exists()
+    assert receiver.hits == []
+    # and: rotating repairs it
+    assert api.post_json(f"{URL}/{created['id']}/rotate-secret").status_code == 200
+    assert api.post_json(f"{URL}/{created['id']}/test").status_code == 200
