@@ -85,3 +85,66 @@ def test_drf_view_returns_the_products_rows(api, store, orders, query):
     body = _served(compare.drf_list_view(store.pk), query)
     assert expected
     assert body["data"]["orders"] == expected
+
+
+def _written(store) -> dict:
+    from orders.models import HistoryEntry, LineItem, Order, WebhookEvent
+
+    return {
+        "orders": Order.objects.filter(store=store).count(),
+        "line items": LineItem.objects.filter(order__store=store).count(),
+        "history": list(
+            HistoryEntry.objects.filter(store=store)
+            .order_by("id")
+            .values_list("kind", "from_status", "to_status")
+        ),
+        "events": sorted(WebhookEvent.objects.filter(store_id=store.pk).values_list("type", flat=True)),
+    }
+
+
+@pytest.mark.postgres  # the bare create takes its order numbers from a PostgreSQL sequence
+def test_bare_writes_write_the_rows_the_product_writes(api, store, other_store):
+    """The writes comparison is like with like: the bare create and status update leave the same orders,
+    line items, history entries and outbox events as the product's endpoints for the same requests."""
+    from django.db import connection
+
+    from tests.factories import VariantFactory
+
+    for each in (store, other_store):
+        for i in range(5):
+            VariantFactory(
+                product__store=each,
+                product__external_id=f"bp{i}",
+                external_id=f"bv{i}",
+                track_inventory=False,
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SEQUENCE IF NOT EXISTS bench_compare_order_number START 1000000000")
+    body = compare._create_body(1)
+    created = api.post("/api/v1/orders", body, content_type="application/json")
+    assert created.status_code == 201, created.content
+    product_order = created.json()["data"]["id"]
+    create, update = compare.bare_create_view(other_store.pk), compare.bare_status_view(other_store.pk)
+    answer = create(RequestFactory().post("/", body, content_type="application/json"))
+    assert answer.status_code == 201, answer.content
+    bare_order = json.loads(answer.content)["data"]["id"]
+    for status in compare.STATUS_STEPS:
+        payload = json.dumps({"status": status})
+        moved = api.put(f"/api/v1/orders/{product_order}/status", payload, content_type="application/json")
+        assert moved.status_code == 200, moved.content
+        answer = update(
+            RequestFactory().put("/", payload, content_type="application/json"), order_id=bare_order
+        )
+        assert answer.status_code == 200, answer.content
+    product, bare = _written(store), _written(other_store)
+    assert product["orders"] == 1
+    assert product["line items"] == 2
+    assert product["events"] == [
+        "order.created",
+        "order.delivered",
+        "order.shipped",
+        "order.status_updated",
+        "order.status_updated",
+        "order.status_updated",
+    ]
+    assert bare == product
