@@ -11,10 +11,13 @@ bench/results/export_dashboard.md. Target: memory growth < 100 MB at 100,000 row
 import argparse
 import os
 import resource
+import subprocess
+import sys
 import time
 import tracemalloc
+from datetime import UTC, datetime
 
-from _django import RESULTS, biggest_store, setup
+from _django import RESULTS, ROOT, biggest_store, setup
 
 setup()
 
@@ -26,6 +29,11 @@ from orders.auth import api_key_create, api_key_revoke  # noqa: E402
 from orders.models import Order  # noqa: E402
 
 SLUG = "bench-export"
+
+
+def commit() -> str:
+    run = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return run.stdout.strip()
 
 
 def peak_rss_mb() -> float:
@@ -48,6 +56,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--tracemalloc", action="store_true")
     args = parser.parse_args()
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     store = biggest_store()
     created_from = created_from_for(store, args.rows)
     query = {"created_from": created_from} if created_from else {}
@@ -92,6 +101,15 @@ def main() -> None:
         [
             f"# Orders CSV export of {rows:,} orders through the dashboard",
             "",
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit `{commit()}`; load average {load_before} "
+            f"before, {' '.join(f'{x:.2f}' for x in os.getloadavg())} after, on {os.cpu_count()} cores shared "
+            "with other work. Run: `PYTHONPATH=$PWD .venv/bin/python bench/export_dashboard.py"
+            + "".join(f" {a}" for a in sys.argv[1:])
+            + "`.",
+            "",
+            "The API writes the CSV with PostgreSQL's `COPY … TO STDOUT` (`orders/export.py`,"
+            " `csv_stream_copy`); the dashboard streams it through.",
+            "",
             f"`GET /stores/<slug>/orders/export.csv?{'created_from=' + created_from if created_from else ''}` "
             f"as a signed-in support user (Django test client), store of {store.orders.count():,} orders.",
             "",
@@ -106,9 +124,6 @@ def main() -> None:
             + (f"**{traced_peak:.1f} MB**" if traced_peak is not None else "not traced (`--tracemalloc`)")
             + f" | < 100 MB — {'PASS' if memory_ok else 'FAIL'} |",
             f"| bytes | {size / 1e6:.0f} MB | |",
-            "",
-            f"Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on a 2-core box shared "
-            "with other work.",
             "",
             "The dashboard, the in-process API and the consumer run in one process, so the growth covers",
             "all three. Timings are figures, not assertions.",
