@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 		"$$interp" -m venv $(VENV); \
 	fi
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,dev]'
+	$(PY) -m pip install --quiet -e '.[test,dev,bench]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -54,6 +54,8 @@ bench: setup
 	bash bench/seed_1m.sh
 	$(PY) bench/explain_list.py
 	$(PY) bench/export_rate.py
+	$(PY) bench/export_dashboard.py
+	$(PY) bench/compare.py
 
 clean:
 	rm -rf $(VENV) var
