@@ -322,3 +322,33 @@ def test_manage_page_lists_views_with_their_filters_in_words(admin_client_member
     assert "Status: Confirmed, Partially shipped, Processing" in html
     assert "Payment: Unpaid" in html
     assert "Sort: Least recently updated" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_gives_connections_made_before_saved_views_the_default_views():
+    from django.db import connection as db
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("dashboard", "0002_staff_notes")], [("dashboard", "0003_saved_views")]
+    executor = MigrationExecutor(db)
+    executor.migrate(before)
+    try:
+        # given a connection saved before the migration (no signal: the historical model)
+        old_apps = executor.loader.project_state(before).apps
+        old_apps.get_model("dashboard", "StoreConnection").objects.create(
+            name="Old shop", slug="old-shop", api_key_encrypted="x", api_key_prefix="sk_test_x"
+        )
+        # when
+        executor = MigrationExecutor(db)
+        executor.migrate(after)
+        # then
+        new_apps = executor.loader.project_state(after).apps
+        views = new_apps.get_model("dashboard", "SavedView").objects.filter(store__slug="old-shop")
+        assert list(views.order_by("position").values_list("name", "query")) == [
+            ("Unfulfilled", "status=confirmed&status=partially_shipped&status=processing&sort=createdAt"),
+            ("Unpaid", "status=pending&payment_status=unpaid&sort=createdAt"),
+            ("Needs attention", "status=partially_delivered&status=partially_shipped&sort=updatedAt"),
+        ]
+    finally:
+        executor = MigrationExecutor(db)
+        executor.migrate(executor.loader.graph.leaf_nodes())
