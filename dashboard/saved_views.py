@@ -19,6 +19,7 @@ from django.db.models import Max
 from django.http import Http404
 from django.urls import reverse
 
+from dashboard.filters import OrderFilterSet
 from dashboard.models import DefaultSavedView, SavedView, StoreConnection
 
 # The list's query for "All orders": not empty, so a user's default view is not applied to it.
@@ -165,3 +166,15 @@ def tabs(*, store: StoreConnection, user, current_query: str | None) -> list[Tab
         )
         for view in saved_view_list(store=store)
     ]
+
+
+def tabs_context(*, store: StoreConnection, user, filterset: OrderFilterSet) -> dict:
+    """What the list template needs for the tab bar: the tabs, the current one, and the list's
+    normalised query (for "Save as view"; None while the filters are not valid)."""
+    current_query = filterset.view_query() if filterset.is_valid() else None
+    all_tabs = tabs(store=store, user=user, current_query=current_query)
+    return {
+        "tabs": all_tabs,
+        "active_tab": next((tab for tab in all_tabs if tab.active), None),
+        "current_view_query": current_query,
+    }

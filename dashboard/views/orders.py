@@ -14,7 +14,7 @@ from dashboard.api import client_for
 from dashboard.client import ApiError, OrdersApiClient
 from dashboard.filters import API_FIELD_TO_FORM, SORTS, OrderFilterSet
 from dashboard.permissions import StoreAccess, store_view
-from dashboard.saved_views import ALL_ORDERS_QUERY, default_view_url, tabs
+from dashboard.saved_views import ALL_ORDERS_QUERY, default_view_url, tabs_context
 from dashboard.tables import SORTABLE, OrderTable
 from dashboard.vocabulary import status_table
 
@@ -43,10 +43,7 @@ def order_list(request: HttpRequest, access: StoreAccess) -> HttpResponse:
             for error in exc.field_errors:
                 filterset.form.add_error(API_FIELD_TO_FORM.get(error.field), error.message)
     context = {"filterset": filterset, "page": page, **_table_context(request, access, filterset, page)}
-    current_query = filterset.view_query() if filterset.is_valid() else None
-    context["tabs"] = tabs(store=access.store, user=request.user, current_query=current_query)
-    context["active_tab"] = next((tab for tab in context["tabs"] if tab.active), None)
-    context["current_view_query"] = current_query
+    context.update(tabs_context(store=access.store, user=request.user, filterset=filterset))
     template = LIST_TEMPLATE
     if request.htmx.target == TABLE_PARTIAL:  # type: ignore[attr-defined]
         template = f"{LIST_TEMPLATE}#{TABLE_PARTIAL}"
