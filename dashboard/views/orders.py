@@ -59,10 +59,13 @@ def _filterset(request: HttpRequest, access: StoreAccess, client: OrdersApiClien
 
 def _table_context(request: HttpRequest, access: StoreAccess, filterset: OrderFilterSet, page) -> dict:
     """Header sort links, pager and export links: real hrefs that reproduce the state as a full page."""
+    # Not the bare path: that opens the user's default view (dashboard/saved_views.py).
+    all_orders_url = f"{request.path}?{ALL_ORDERS_QUERY}"
+    clear_url = _url(request, keep=("sort", "page_size"))
     context: dict = {
         "list_url": request.path,
-        "clear_url": _url(request, keep=("sort", "page_size"), view="all"),
-        "all_orders_url": f"{request.path}?{ALL_ORDERS_QUERY}",
+        "clear_url": all_orders_url if clear_url == request.path else clear_url,
+        "all_orders_url": all_orders_url,
         "export_url": reverse("dashboard:order_export", args=[access.store.slug])
         + "?"
         # Every row of the current filters in the current sort: only paging is dropped.

@@ -134,6 +134,15 @@ def test_all_orders_stays_reachable_with_a_default_view(viewer_client, viewer, c
     assert not DefaultSavedView.objects.filter(user=viewer).exists()
 
 
+def test_reset_and_clear_filters_lead_to_all_orders_not_the_default(
+    viewer_client, viewer, connection, orders
+):
+    DefaultSavedView.objects.create(user=viewer, store=connection, view=view_named(connection, "Unpaid"))
+    html = viewer_client.get(LIST, {"search": "nobody-here"}).content.decode()
+    assert "No orders match these filters." in html
+    assert html.count(f'href="{LIST}?view=all"') == 3  # the All orders tab, Reset, Clear filters
+
+
 def test_htmx_requests_to_the_bare_list_are_never_redirected(viewer_client, viewer, connection, orders):
     DefaultSavedView.objects.create(user=viewer, store=connection, view=view_named(connection, "Unpaid"))
     assert viewer_client.get(LIST, **HTMX).status_code == 200
