@@ -149,9 +149,13 @@
     opener = null;
   });
 
+  // Text fields, text areas and selects (which type-ahead) keep their keys; a ticked checkbox does not,
+  // so `j` works right after filtering by status.
+  var NOT_TYPING = ["checkbox", "radio", "button", "submit", "reset", "image", "file", "color", "range"];
   function isTyping(target) {
     if (!target || !target.closest) return false;
-    return Boolean(target.closest("input, textarea, select, [contenteditable]:not([contenteditable=false])"));
+    if (target.tagName === "INPUT") return NOT_TYPING.indexOf(target.type) === -1;
+    return Boolean(target.closest("textarea, select, [contenteditable]:not([contenteditable=false])"));
   }
 
   function rowLinks() {
