@@ -13,9 +13,10 @@ from typing import Any, cast
 
 import django_filters
 from django import forms
+from django.http import QueryDict
 
 from dashboard.models import StoreConnection
-from dashboard.vocabulary import status_choices
+from dashboard.vocabulary import status_choices, status_label
 
 # The list's `sort` values are the API's own (spec §3.4), so links and the API agree without a mapping.
 SORTS = [
@@ -84,6 +85,25 @@ class OrderFilterSet(django_filters.FilterSet):
         cast(forms.ChoiceField, fields["status"]).choices = status_choices(statuses)
         cast(forms.ChoiceField, fields["payment_status"]).choices = status_choices(payment_statuses)
 
+    def view_query(self) -> str:
+        """The filters and sort as a saved view keeps them (dashboard/saved_views.py): a query string
+        with the fields in a fixed order, statuses sorted, empty fields, the default sort and paging
+        left out. Two URLs that show the same orders give the same string. Call after is_valid()."""
+        data = self.form.cleaned_data
+        query = QueryDict(mutable=True)
+        for name in VIEW_FIELDS:
+            value = data.get(name)
+            if name == "status":
+                query.setlist(name, sorted(value or []))
+            elif name == "sort":
+                if value and value != DEFAULT_SORT:
+                    query[name] = value
+            elif hasattr(value, "isoformat"):
+                query[name] = value.isoformat()
+            elif value and str(value).strip():
+                query[name] = str(value).strip()
+        return query.urlencode()
+
     def api_params(self) -> dict[str, Any]:
         """The API's list parameters (snake_case; the client camelCases them). Call after is_valid()."""
         data = self.form.cleaned_data
@@ -102,6 +122,43 @@ class OrderFilterSet(django_filters.FilterSet):
             "limit": page_size,
             "offset": (page - 1) * page_size,
         }
+
+
+# What a saved view keeps, in this order: the filters and the sort, not the page or the page size.
+VIEW_FIELDS = (
+    "search",
+    "status",
+    "payment_status",
+    "platform",
+    "created_from",
+    "created_to",
+    "updated_from",
+    "updated_to",
+    "sort",
+)
+
+
+def describe_view_query(query: str) -> list[str]:
+    """A saved view's filters in words, one entry per filter: `["Status: Confirmed, Processing",
+    "Sort: Oldest first"]`. Reads the stored string only (no API call), so a status the API no longer
+    has still reads as itself."""
+    data = QueryDict(query)
+    words = []
+    for name in VIEW_FIELDS:
+        values = data.getlist(name)
+        if not values:
+            continue
+        label = OrderFilterSet.base_filters[name].label
+        if name in ("status", "payment_status"):
+            shown = ", ".join(status_label(v) for v in values)
+        elif name == "sort":
+            shown = dict(SORTS).get(values[0], values[0])
+        else:
+            shown = ", ".join(values)
+        words.append(f"{label}: {shown}")
+    if not data.get("sort"):
+        words.append(f"Sort: {dict(SORTS)[DEFAULT_SORT]}")
+    return words
 
 
 # The API names fields in its own terms; map them back onto the form to show errors at the right field.

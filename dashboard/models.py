@@ -8,6 +8,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 
 import secretbox
 
@@ -113,3 +114,50 @@ class StaffNote(models.Model):
 
     def __str__(self) -> str:
         return f"note on {self.order_id} by {self.author_name}"
+
+
+SAVED_VIEW_NAME_MAX_LENGTH = 40
+
+
+class SavedView(models.Model):
+    """A named filter set and sort of a store's orders list, shared by every member of the store.
+
+    `query` is the list's normalised query string (`OrderFilterSet.view_query()`, dashboard/filters.py),
+    so opening a view is opening the list at `?<query>`, and the tab of the list's current filters is
+    found by comparing strings. The rules (who may change views, the defaults) are dashboard/saved_views.py.
+    """
+
+    store = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=SAVED_VIEW_NAME_MAX_LENGTH)
+    description = models.CharField(max_length=200, blank=True)
+    query = models.CharField(max_length=1000)
+    # Tab order, left to right; ties (two admins adding at once) fall back to the id.
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "store", name="saved_view_name_unique_per_store")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store} · {self.name}"
+
+
+class DefaultSavedView(models.Model):
+    """The view a user's orders list opens on in one store; no row means "All orders"."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="+")
+    # Deleting the view deletes this row: the user's list opens on "All orders" again.
+    view = models.ForeignKey(SavedView, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "store"], name="one_default_view_per_user_store")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.view}"

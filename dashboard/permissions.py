@@ -29,6 +29,7 @@ MINIMUM_ROLE: dict[str, Role] = {
     "update": Role.SUPPORT,  # status, metadata, link to platform
     "cancel_refund": Role.ADMIN,
     "manage_webhooks": Role.ADMIN,  # and see deliveries
+    "manage_views": Role.ADMIN,  # the store's shared saved views (dashboard/saved_views.py)
 }
 
 
@@ -58,6 +59,10 @@ class StoreAccess:
     @property
     def can_manage_webhooks(self) -> bool:
         return role_allows(self.role, "manage_webhooks")
+
+    @property
+    def can_manage_views(self) -> bool:
+        return role_allows(self.role, "manage_views")
 
 
 def store_access(user, store_slug: str) -> StoreAccess:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import auth, history, order_actions, orders, overview, stores, webhooks
+from dashboard.views import auth, history, order_actions, orders, overview, saved_views, stores, webhooks
 
 app_name = "dashboard"
 
@@ -11,6 +11,33 @@ urlpatterns = [
     path("stores/<slug:store_slug>/", overview.store_overview, name="store_overview"),
     path("stores/<slug:store_slug>/orders/", orders.order_list, name="order_list"),
     path("stores/<slug:store_slug>/orders/export.csv", orders.order_export, name="order_export"),
+    # Saved views of the orders list (before <order_id>: "views" is not an order).
+    path("stores/<slug:store_slug>/orders/views/", saved_views.saved_view_manage, name="saved_view_manage"),
+    path(
+        "stores/<slug:store_slug>/orders/views/new/",
+        saved_views.saved_view_create_page,
+        name="saved_view_create",
+    ),
+    path(
+        "stores/<slug:store_slug>/orders/views/default/",
+        saved_views.saved_view_default,
+        name="saved_view_default",
+    ),
+    path(
+        "stores/<slug:store_slug>/orders/views/<int:view_id>/",
+        saved_views.saved_view_edit,
+        name="saved_view_edit",
+    ),
+    path(
+        "stores/<slug:store_slug>/orders/views/<int:view_id>/delete/",
+        saved_views.saved_view_delete,
+        name="saved_view_delete",
+    ),
+    path(
+        "stores/<slug:store_slug>/orders/views/<int:view_id>/move/",
+        saved_views.saved_view_move_page,
+        name="saved_view_move",
+    ),
     path("stores/<slug:store_slug>/orders/<str:order_id>/", orders.order_detail, name="order_detail"),
     # Order actions (dialogs on the order page; each also works as a page of its own without JavaScript).
     path(

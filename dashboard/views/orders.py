@@ -6,7 +6,7 @@ import math
 from contextlib import ExitStack
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,6 +14,7 @@ from dashboard.api import client_for
 from dashboard.client import ApiError, OrdersApiClient
 from dashboard.filters import API_FIELD_TO_FORM, SORTS, OrderFilterSet
 from dashboard.permissions import StoreAccess, store_view
+from dashboard.saved_views import ALL_ORDERS_QUERY, default_view_url, tabs_context
 from dashboard.tables import SORTABLE, OrderTable
 from dashboard.vocabulary import status_table
 
@@ -23,6 +24,11 @@ TABLE_PARTIAL = "orders-table"
 
 @store_view("view")
 def order_list(request: HttpRequest, access: StoreAccess) -> HttpResponse:
+    # The bare list (the Orders link) opens on the user's default view; HTMX requests never redirect.
+    if not request.GET and not request.htmx:  # type: ignore[attr-defined]
+        default_url = default_view_url(user=request.user, store=access.store)
+        if default_url:
+            return redirect(default_url)
     client = client_for(access.store, request.user)
     filterset = _filterset(request, access, client)
     page = None
@@ -37,9 +43,11 @@ def order_list(request: HttpRequest, access: StoreAccess) -> HttpResponse:
             for error in exc.field_errors:
                 filterset.form.add_error(API_FIELD_TO_FORM.get(error.field), error.message)
     context = {"filterset": filterset, "page": page, **_table_context(request, access, filterset, page)}
+    context.update(tabs_context(store=access.store, user=request.user, filterset=filterset))
     template = LIST_TEMPLATE
     if request.htmx.target == TABLE_PARTIAL:  # type: ignore[attr-defined]
         template = f"{LIST_TEMPLATE}#{TABLE_PARTIAL}"
+        context["tabs_oob"] = True  # the tabs follow the filters (hx-swap-oob)
     return render(request, template, context)
 
 
@@ -51,9 +59,13 @@ def _filterset(request: HttpRequest, access: StoreAccess, client: OrdersApiClien
 
 def _table_context(request: HttpRequest, access: StoreAccess, filterset: OrderFilterSet, page) -> dict:
     """Header sort links, pager and export links: real hrefs that reproduce the state as a full page."""
+    # Not the bare path: that opens the user's default view (dashboard/saved_views.py).
+    all_orders_url = f"{request.path}?{ALL_ORDERS_QUERY}"
+    clear_url = _url(request, keep=("sort", "page_size"))
     context: dict = {
         "list_url": request.path,
-        "clear_url": _url(request, keep=("sort", "page_size")),
+        "clear_url": all_orders_url if clear_url == request.path else clear_url,
+        "all_orders_url": all_orders_url,
         "export_url": reverse("dashboard:order_export", args=[access.store.slug])
         + "?"
         # Every row of the current filters in the current sort: only paging is dropped.

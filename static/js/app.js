@@ -119,3 +119,89 @@
     if (opener) opener.focus();
   }, true);
 })();
+
+// Keyboard shortcuts on the orders list (the dialog: templates/dashboard/orders/_shortcuts_dialog.html):
+// `/` focuses search, `j`/`k` move through the rows (focus on the row's order link, so Enter opens it as
+// any focused link does), `?` shows the shortcuts; Escape closes the dialog (a native <dialog>). Keys are
+// ignored while typing in a field, with a modifier held, or while a dialog is open.
+(function () {
+  "use strict";
+  var dialog = document.getElementById("shortcuts-dialog");
+  if (!dialog) return;
+  var opener = null;
+
+  document.querySelectorAll("[data-shortcuts-open]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { openHelp(button); });
+  });
+
+  function openHelp(from) {
+    if (dialog.open) return;
+    opener = from || document.activeElement;
+    dialog.showModal();
+    var close = dialog.querySelector("[data-close-dialog]");
+    if (close) close.focus();
+  }
+
+  // `close` does not bubble: listen on the dialog itself. Focus goes back where it was (a row stays selected).
+  dialog.addEventListener("close", function () {
+    if (opener && document.contains(opener)) opener.focus();
+    opener = null;
+  });
+
+  // Text fields, text areas and selects (which type-ahead) keep their keys; a ticked checkbox does not,
+  // so `j` works right after filtering by status.
+  var NOT_TYPING = ["checkbox", "radio", "button", "submit", "reset", "image", "file", "color", "range"];
+  function isTyping(target) {
+    if (!target || !target.closest) return false;
+    if (target.tagName === "INPUT") return NOT_TYPING.indexOf(target.type) === -1;
+    return Boolean(target.closest("textarea, select, [contenteditable]:not([contenteditable=false])"));
+  }
+
+  function rowLinks() {
+    return Array.prototype.slice.call(document.querySelectorAll("#orders-table tbody a.order-link"));
+  }
+
+  function moveRow(step) {
+    var links = rowLinks();
+    if (!links.length) return;
+    var current = links.indexOf(document.activeElement);
+    if (current === -1) {
+      var marked = document.querySelector("#orders-table tbody tr.row-current a.order-link");
+      current = links.indexOf(marked);
+    }
+    var next = current === -1 ? (step > 0 ? 0 : links.length - 1) : Math.min(Math.max(current + step, 0), links.length - 1);
+    document.querySelectorAll("#orders-table tbody tr.row-current").forEach(function (row) {
+      row.classList.remove("row-current");
+    });
+    var link = links[next];
+    link.closest("tr").classList.add("row-current");
+    link.focus();
+    link.scrollIntoView({ block: "nearest" });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (isTyping(event.target) || document.querySelector("dialog[open]")) return;
+    if (event.key === "?") {
+      event.preventDefault();
+      openHelp(document.activeElement);
+    } else if (event.key === "/") {
+      var search = document.querySelector("#filters input[type=search]");
+      if (!search) return;
+      event.preventDefault(); // or the "/" would be typed into the box
+      search.focus();
+      search.select();
+    } else if (event.key === "j" || event.key === "k") {
+      event.preventDefault();
+      moveRow(event.key === "j" ? 1 : -1);
+    } else if (event.key === "Enter") {
+      // Enter on a focused link opens it natively; this covers a row marked by j/k whose focus moved away.
+      var marked = document.querySelector("#orders-table tbody tr.row-current a.order-link");
+      if (marked && (document.activeElement === document.body || document.activeElement === document.getElementById("main"))) {
+        event.preventDefault();
+        marked.click();
+      }
+    }
+  });
+})();

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from dashboard import urls as dashboard_urls
-from dashboard.models import Role
+from dashboard.models import Role, SavedView
 from tests.dashboard.conftest import make_member
 from tests.dashboard.test_webhooks_pages import make_endpoint_with_delivery
 from tests.factories import make_order
@@ -40,11 +40,19 @@ ACCESS = {
     "webhook_rotate_secret": Role.ADMIN,
     "webhook_test": Role.ADMIN,
     "webhook_delivery_retry": Role.ADMIN,
+    "saved_view_manage": Role.ADMIN,
+    "saved_view_create": Role.ADMIN,
+    "saved_view_edit": Role.ADMIN,
+    "saved_view_delete": Role.ADMIN,
+    "saved_view_move": Role.ADMIN,
+    "saved_view_default": Role.VIEWER,
 }
 # Views that only accept POST (Django's LogoutView).
 POST_ONLY = {"logout"}
 # Action buttons that only accept POST: an empty form is refused with a redirect back (302), nothing done.
 POST_ACTIONS = {"webhook_toggle", "webhook_rotate_secret", "webhook_test", "webhook_delivery_retry"}
+# Saved-view buttons that only accept POST (an empty form does nothing and redirects back).
+VIEW_POST_ACTIONS = {"saved_view_move", "saved_view_default"}
 # Webhook views that act on POST (the forms and the buttons): checked per persona below.
 WEBHOOK_POSTS = POST_ACTIONS | {"webhook_create", "webhook_edit", "webhook_delete"}
 # Views that render a form on GET and act on POST: the role is checked for both (the POST matrix below).
@@ -99,13 +107,14 @@ def test_access_matrix(client, connection, other_connection, store, name, person
         "order_id": str(order.id),
         "webhook_id": str(endpoint.id),
         "delivery_id": str(delivery.id),
+        "view_id": SavedView.objects.filter(store=connection).first().pk,
     }
     url = reverse(f"dashboard:{name}", kwargs={k: values[k] for k in pattern.pattern.converters})
     # when
-    response = client.post(url) if name in POST_ONLY | POST_ACTIONS else client.get(url)
+    response = client.post(url) if name in POST_ONLY | POST_ACTIONS | VIEW_POST_ACTIONS else client.get(url)
     # then
     expected = expected_status(ACCESS[name], persona)
-    if expected == 200 and name in POST_ACTIONS:
+    if expected == 200 and name in POST_ACTIONS | VIEW_POST_ACTIONS:
         expected = 302
     if expected == "login":
         assert response.status_code == 302
