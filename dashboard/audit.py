@@ -72,7 +72,7 @@ class HistoryFilterSet(django_filters.FilterSet):
     actor = django_filters.CharFilter(
         label="Actor",
         max_length=150,
-        widget=forms.TextInput(attrs={"placeholder": "Staff name or API key name, exact"}),
+        widget=forms.TextInput(attrs={"placeholder": "Staff name or API key name, or part of it"}),
     )
     page = django_filters.NumberFilter(label="Page", min_value=1, max_value=100_000, widget=forms.HiddenInput)
 
