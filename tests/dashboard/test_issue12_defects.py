@@ -82,6 +82,13 @@ def test_created_filter_uses_the_stores_day(viewer_client, new_york, late_order,
     assert (late_order.display_number in html) is listed
 
 
+@pytest.mark.parametrize(("day", "listed"), [("2026-11-28", True), ("2026-11-29", False)])
+def test_audit_date_filter_uses_the_stores_day(viewer_client, new_york, late_order, day, listed):
+    # the order's creation entry is at its created time, 23:38 New York time on Nov 28
+    html = viewer_client.get(AUDIT, {"date_from": day, "date_to": day}).content.decode()
+    assert (late_order.display_number in html) is listed
+
+
 # --- an expired session in an HTMX request ---------------------------------------------------------
 
 
