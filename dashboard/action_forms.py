@@ -360,15 +360,16 @@ class MetadataForm(ActionForm):
 
     def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
         super().__init__(*args, order=order, **kwargs)
-        data = self.data if self.is_bound else None
         # "Add row" sent without JavaScript: the same rows and one more blank one; nothing is saved.
-        self.adding_row = bool(data) and ADD_ROW in data
+        self.adding_row = self.is_bound and ADD_ROW in self.data
         if self.adding_row:
-            data = data.copy()
+            data = self.data.copy() if isinstance(self.data, QueryDict) else dict(self.data)
             total = f"{METADATA_PREFIX}-TOTAL_FORMS"
             data[total] = str(min(int(data.get(total) or 0) + 1, MAX_ROWS))
             self.data = data
-        self.rows = self.metadata_rows = metadata_rows(data, existing=order.metadata, extra=NEW_METADATA_ROWS)
+        self.rows = self.metadata_rows = metadata_rows(
+            self.data if self.is_bound else None, existing=order.metadata, extra=NEW_METADATA_ROWS
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
