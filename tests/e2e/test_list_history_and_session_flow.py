@@ -173,3 +173,30 @@ def test_expired_session_during_a_dialog_signs_in_and_returns_to_the_order(live_
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(order_url)
     expect(page.get_by_role("heading", name=late.display_number)).to_be_visible()
+
+
+def test_add_row_in_the_metadata_dialog_adds_a_blank_row_in_place(live_server, page, shop):
+    sign_in(page, live_server)
+    late = shop["late"]
+    page.goto(f"{live_server.url}/stores/ny-apparel/orders/{late.id}/")
+    page.evaluate("window.__noReload = 'same page'")
+    page.get_by_role("link", name="Edit metadata").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("New key 1")).to_be_visible()
+    expect(dialog.get_by_label("New key 2")).to_have_count(0)  # one blank row to start with
+    dialog.get_by_label("New key 1").fill("giftNote")
+    dialog.get_by_label("New value 1").fill("Happy birthday")
+    # when
+    dialog.get_by_role("button", name="Add row").click()
+    # then: a second blank row, focused, in the same dialog (no request, no reload)
+    expect(dialog.get_by_label("New key 2")).to_be_focused()
+    expect(dialog.get_by_label("New key 1")).to_have_value("giftNote")
+    page.keyboard.type("channel")
+    dialog.get_by_label("New value 2").fill("phone")
+    dialog.get_by_role("button", name="Save metadata").click()
+    metadata = page.locator("#order-metadata")
+    expect(metadata).to_contain_text("giftNote")
+    expect(metadata).to_contain_text("channel")
+    assert page.evaluate("window.__noReload") == "same page"
+    late.refresh_from_db()
+    assert late.metadata == {"giftNote": "Happy birthday", "channel": "phone"}
