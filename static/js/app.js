@@ -156,6 +156,44 @@
     row.querySelector('input[name$="-key"]').focus();
   });
 
+  // A session that expired while a dialog was open: the server sends the window to the sign-in page
+  // (HX-Redirect) and back to this order afterwards. Keep what was typed until then (this tab only),
+  // reopen the same dialog on return and put it back; nothing was sent, so sending it again acts once.
+  var UNSENT = "dashboard-unsent-dialog";
+  document.body.addEventListener("htmx:beforeOnLoad", function (event) {
+    var xhr = event.detail.xhr;
+    var form = event.detail.elt;
+    if (!xhr || !xhr.getResponseHeader("HX-Redirect") || !form.matches || !form.matches("dialog form.action-form")) return;
+    var values = [];
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name || field.type === "hidden" || field.type === "submit") return;
+      if ((field.type === "checkbox" || field.type === "radio") && !field.checked) return;
+      values.push([field.name, field.value]);
+    });
+    sessionStorage.setItem(UNSENT, JSON.stringify({ page: location.pathname, action: form.getAttribute("action"), values: values }));
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var unsent = JSON.parse(sessionStorage.getItem(UNSENT) || "null");
+    if (!unsent || unsent.page !== location.pathname) return;
+    sessionStorage.removeItem(UNSENT);
+    var opener = Array.prototype.find.call(document.querySelectorAll('#order-actions a[aria-haspopup="dialog"]'), function (a) {
+      return a.getAttribute("href").split("?")[0] === unsent.action;
+    });
+    if (!opener) return; // the action no longer applies to the order
+    document.body.addEventListener("htmx:afterSwap", function refill(event) {
+      var form = event.detail.target.querySelector && event.detail.target.querySelector("form.action-form");
+      if (!form) return;
+      document.body.removeEventListener("htmx:afterSwap", refill);
+      unsent.values.forEach(function (pair) {
+        Array.prototype.forEach.call(form.querySelectorAll('[name="' + CSS.escape(pair[0]) + '"]'), function (field) {
+          if (field.type === "checkbox" || field.type === "radio") field.checked = field.value === pair[1];
+          else if (field.type !== "hidden") field.value = pair[1];
+        });
+      });
+    });
+    opener.click();
+  });
+
   document.body.addEventListener("action-succeeded", function () {
     var dialog = document.getElementById("action-dialog");
     if (dialog && dialog.open) dialog.close();

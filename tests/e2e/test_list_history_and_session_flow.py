@@ -173,6 +173,14 @@ def test_expired_session_during_a_dialog_signs_in_and_returns_to_the_order(live_
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(order_url)
     expect(page.get_by_role("heading", name=late.display_number)).to_be_visible()
+    # and the dialog is open again with what was typed, ready to send
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("New key 1")).to_have_value("giftNote")
+    expect(dialog.get_by_label("New value 1")).to_have_value("Happy birthday")
+    dialog.get_by_role("button", name="Save metadata").click()
+    expect(page.locator("#order-metadata")).to_contain_text("Happy birthday")
+    late.refresh_from_db()
+    assert late.metadata == {"giftNote": "Happy birthday"}
 
 
 def test_add_row_in_the_metadata_dialog_adds_a_blank_row_in_place(live_server, page, shop):
