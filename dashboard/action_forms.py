@@ -22,6 +22,7 @@ from django.http import QueryDict
 from dashboard.api_types import Order
 from dashboard.client import ApiError
 from dashboard.errors import failure_for
+from dashboard.templatetags.dashboard_tags import money_plain
 from dashboard.vocabulary import status_choices
 
 # The status dialog never offers `cancelled`: cancelling goes through the cancel dialog, which needs
@@ -59,7 +60,7 @@ def metadata_text(value: Any) -> str:
 
 
 def money_text(amount: Any, currency: str) -> str:
-    return f"{amount:,.2f} {currency}"
+    return money_plain(amount, currency)
 
 
 def check_refund_amount(amount: Decimal | None, order: Order) -> None:

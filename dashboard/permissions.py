@@ -12,7 +12,6 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render, resolve_url
@@ -122,7 +121,7 @@ def _sign_in(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     # django-htmx keeps HX-Current-URL only when it is on this host (None otherwise).
     current = request.htmx.current_url_abs_path or resolve_url("dashboard:home")  # type: ignore[attr-defined]
-    return HttpResponseClientRedirect(redirect_to_login(current, settings.LOGIN_URL).url)
+    return HttpResponseClientRedirect(redirect_to_login(current).url)
 
 
 def _vary_on_htmx(request: HttpRequest, response: HttpResponse) -> HttpResponse:

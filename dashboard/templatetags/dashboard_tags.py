@@ -26,11 +26,15 @@ def status_badge(value: str, kind: str = "status") -> SafeString:
 def money(amount: Any, currency: str = "") -> SafeString:
     if amount is None:
         return format_html('<span class="money">—</span>')
-    places = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
-    value = Decimal(str(amount)).quantize(Decimal(1).scaleb(-places))
     return format_html(
-        '<span class="money">{} <span class="currency">{}</span></span>', f"{value:,}", currency
+        '<span class="money">{} <span class="currency">{}</span></span>', _amount(amount, currency), currency
     )
+
+
+def _amount(amount: Any, currency: str) -> str:
+    """The number as shown: thousands separators, the currency's decimals."""
+    places = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
+    return f"{Decimal(str(amount)).quantize(Decimal(1).scaleb(-places)):,}"
 
 
 @register.filter
@@ -61,7 +65,7 @@ def history_details(entry: Any, currency: str = "") -> list[tuple[str, str]]:
         if key in HISTORY_HIDDEN:
             continue
         if key == "amount" and value is not None:
-            text = str(money_plain(value, currency))
+            text = money_plain(value, currency)
         elif isinstance(value, bool):
             text = "yes" if value else "no"
         elif value is None:
@@ -73,7 +77,5 @@ def history_details(entry: Any, currency: str = "") -> list[tuple[str, str]]:
 
 
 def money_plain(amount: Any, currency: str = "") -> str:
-    """Money as text ("1,234.50 EUR"), for sentences and attributes; `money` is the HTML form."""
-    places = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
-    value = Decimal(str(amount)).quantize(Decimal(1).scaleb(-places))
-    return f"{value:,} {currency}".strip()
+    """Money as text ("1,234.50 EUR"), for sentences and form messages; `money` is the HTML form."""
+    return f"{_amount(amount, currency)} {currency}".strip()

@@ -170,12 +170,13 @@
       if ((field.type === "checkbox" || field.type === "radio") && !field.checked) return;
       values.push([field.name, field.value]);
     });
-    sessionStorage.setItem(UNSENT, JSON.stringify({ page: location.pathname, action: form.getAttribute("action"), values: values }));
+    sessionStorage.setItem(UNSENT, JSON.stringify({ page: location.pathname, action: form.getAttribute("action"), values: values, at: Date.now() }));
   });
   document.addEventListener("DOMContentLoaded", function () {
     var unsent = JSON.parse(sessionStorage.getItem(UNSENT) || "null");
     if (!unsent || unsent.page !== location.pathname) return;
     sessionStorage.removeItem(UNSENT);
+    if (Date.now() - unsent.at > 30 * 60 * 1000) return; // a sign-in takes minutes, not an afternoon
     var opener = Array.prototype.find.call(document.querySelectorAll('#order-actions a[aria-haspopup="dialog"]'), function (a) {
       return a.getAttribute("href").split("?")[0] === unsent.action;
     });
