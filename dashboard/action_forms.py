@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any, ClassVar, cast
 
 from django import forms
@@ -21,18 +22,28 @@ from django.http import QueryDict
 from dashboard.api_types import Order
 from dashboard.client import ApiError
 from dashboard.errors import failure_for
+from dashboard.templatetags.dashboard_tags import money_plain
 from dashboard.vocabulary import status_choices
 
 # The status dialog never offers `cancelled`: cancelling goes through the cancel dialog, which needs
 # the admin role (a support member must not cancel by way of a status update).
 NOT_A_STATUS_UPDATE = frozenset({"cancelled"})
-# Blank key/value rows offered for new metadata.
-NEW_METADATA_ROWS = 3
+# Blank key/value rows offered for new metadata; "Add row" adds more (ADD_ROW).
+NEW_METADATA_ROWS = 1
+# The name of the "Add row" submit button: without JavaScript the form comes back with one more blank
+# row and what was typed (nothing is sent to the API); app.js adds the row in place instead.
+ADD_ROW = "add_row"
+METADATA_PREFIX = "meta"
 # More rows than the API's 50 keys plus the blank ones is a forged form, refused before any work.
 MAX_ROWS = 60
 # The metadata keys a status update writes for fulfilment (the seed's SDK uses these names).
 TRACKING_NUMBER_KEY = "trackingNumber"
 CARRIER_KEY = "carrier"
+# The API's text limits (spec §3.5, §3.10): reasons and notes, metadata keys and values. Given to the
+# browser as `maxlength` only: the API checks them and its refusal lands at the field.
+MAX_REASON = 500
+MAX_METADATA_KEY = 40
+MAX_METADATA_VALUE = 500
 
 
 def new_idempotency_key() -> str:
@@ -49,7 +60,21 @@ def metadata_text(value: Any) -> str:
 
 
 def money_text(amount: Any, currency: str) -> str:
-    return f"{amount:,.2f} {currency}"
+    return money_plain(amount, currency)
+
+
+def check_refund_amount(amount: Decimal | None, order: Order) -> None:
+    """The API's refund rules (spec §3.6), said with the order's currency before anything is sent; the
+    API checks them again."""
+    if amount is None:
+        return
+    if amount <= 0:
+        raise ValidationError(f"Enter an amount greater than {money_text(0, order.currency)}.")
+    if amount > order.refundable_amount:
+        raise ValidationError(
+            f"{money_text(amount, order.currency)} is more than can be refunded: at most "
+            f"{money_text(order.refundable_amount, order.currency)}."
+        )
 
 
 class StatusChoiceField(forms.ChoiceField):
@@ -104,11 +129,13 @@ class ActionForm(forms.Form):
                 None, "This form was already sent with other values. Check the order and send it again."
             )
         elif not exc.field_errors:
-            self.add_error(self.api_codes.get(exc.error_code), failure_for(exc).message)
+            field = self.api_codes.get(exc.error_code)
+            # A field the form left out (the cancel form without a refund) takes it at the top.
+            self.add_error(field if field in self.fields else None, failure_for(exc).message)
 
     def _place_field_error(self, api_field: str, message: str) -> bool:
         name = self.api_fields.get(api_field)
-        if name is not None:
+        if name is not None and name in self.fields:
             self.add_error(name, message)
             return True
         if self.rows is not None and api_field.startswith("metadata."):
@@ -122,8 +149,15 @@ class MetadataRowForm(forms.Form):
 
     original_key = forms.CharField(widget=forms.HiddenInput, required=False)
     original_value = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
-    key = forms.CharField(label="Key", required=False)
-    value = forms.CharField(label="Value", required=False, strip=False)
+    key = forms.CharField(
+        label="Key", required=False, widget=forms.TextInput(attrs={"maxlength": MAX_METADATA_KEY})
+    )
+    value = forms.CharField(
+        label="Value",
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"maxlength": MAX_METADATA_VALUE}),
+    )
     remove = forms.BooleanField(label="Remove", required=False)
 
     def mark_row_error(self) -> None:
@@ -197,7 +231,7 @@ def metadata_rows(
     formset_class = forms.formset_factory(
         MetadataRowForm, formset=BaseMetadataRowFormSet, extra=extra, max_num=MAX_ROWS, validate_max=True
     )
-    return cast(BaseMetadataRowFormSet, formset_class(data, initial=initial, prefix="meta"))
+    return cast(BaseMetadataRowFormSet, formset_class(data, initial=initial, prefix=METADATA_PREFIX))
 
 
 class StatusUpdateForm(ActionForm):
@@ -207,7 +241,7 @@ class StatusUpdateForm(ActionForm):
     note = forms.CharField(
         label="Note",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": MAX_REASON}),
         help_text="Kept in the history.",
     )
 
@@ -242,7 +276,9 @@ class StatusUpdateForm(ActionForm):
 
 class CancelForm(ActionForm):
     reason = forms.CharField(
-        label="Reason", widget=forms.Textarea(attrs={"rows": 2}), help_text="Required; kept in the history."
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": MAX_REASON}),
+        help_text="Required; kept in the history.",
     )
     refund_amount = forms.DecimalField(
         label="Refund now (optional)", required=False, max_digits=12, decimal_places=2
@@ -260,19 +296,28 @@ class CancelForm(ActionForm):
 
     def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
         super().__init__(*args, order=order, **kwargs)
-        self.fields["refund_amount"].help_text = (
-            f"Up to {money_text(order.refundable_amount, order.currency)} can be refunded."
-            if order.refundable_amount > 0
-            else "Nothing has been paid, so nothing can be refunded."
-        )
+        if order.refundable_amount <= 0:
+            # Nothing was paid (or all of it was refunded): there is nothing to offer.
+            del self.fields["refund_amount"]
+            return
+        self.fields[
+            "refund_amount"
+        ].help_text = f"Up to {money_text(order.refundable_amount, order.currency)} can be refunded."
         self.fields["refund_amount"].widget.attrs.update(
             {"min": "0.01", "step": "0.01", "inputmode": "decimal"}
         )
 
+    def clean_refund_amount(self) -> Decimal | None:
+        amount = self.cleaned_data["refund_amount"]
+        check_refund_amount(amount, self.order)
+        return amount
+
 
 class RefundForm(ActionForm):
     amount = forms.DecimalField(label="Amount", max_digits=12, decimal_places=2)
-    reason = forms.CharField(label="Reason", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label="Reason", required=False, widget=forms.Textarea(attrs={"rows": 2, "maxlength": MAX_REASON})
+    )
     notify_customer = forms.BooleanField(label="Email the customer about the refund", required=False)
 
     api_fields: ClassVar[Mapping[str, str]] = {
@@ -290,12 +335,19 @@ class RefundForm(ActionForm):
         self.fields["amount"].widget.attrs.update({"min": "0.01", "step": "0.01", "inputmode": "decimal"})
         self.fields["amount"].label = f"Amount ({order.currency})"
 
+    def clean_amount(self) -> Decimal:
+        amount = self.cleaned_data["amount"]
+        check_refund_amount(amount, self.order)
+        return amount
+
 
 class LinkForm(ActionForm):
     external_order_id = forms.CharField(
-        label="External order ID", help_text="The order's ID on the platform."
+        label="External order ID", max_length=255, help_text="The order's ID on the platform."
     )
-    platform_name = forms.CharField(label="Platform", help_text="For example Shopify or WooCommerce.")
+    platform_name = forms.CharField(
+        label="Platform", max_length=100, help_text="For example Shopify or WooCommerce."
+    )
 
     api_fields: ClassVar[Mapping[str, str]] = {
         "externalOrderId": "external_order_id",
@@ -309,12 +361,21 @@ class MetadataForm(ActionForm):
 
     def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
         super().__init__(*args, order=order, **kwargs)
+        # "Add row" sent without JavaScript: the same rows and one more blank one; nothing is saved.
+        self.adding_row = self.is_bound and ADD_ROW in self.data
+        if self.adding_row:
+            data = self.data.copy() if isinstance(self.data, QueryDict) else dict(self.data)
+            total = f"{METADATA_PREFIX}-TOTAL_FORMS"
+            data[total] = str(min(int(data.get(total) or 0) + 1, MAX_ROWS))
+            self.data = data
         self.rows = self.metadata_rows = metadata_rows(
             self.data if self.is_bound else None, existing=order.metadata, extra=NEW_METADATA_ROWS
         )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if self.adding_row:
+            return cleaned  # not a save: "nothing changed" is no error yet
         if self.metadata_rows.is_valid() and not self.metadata_rows.patch():
             raise ValidationError("Nothing changed: edit a value, remove a row or add a key.")
         return cleaned

@@ -22,6 +22,7 @@ from django import forms
 
 from dashboard.api_types import HistoryEntry, HistoryPage
 from dashboard.client import OrdersApiClient
+from dashboard.filters import day_end, day_start
 from dashboard.models import StoreConnection
 from dashboard.vocabulary import status_choices
 
@@ -72,7 +73,7 @@ class HistoryFilterSet(django_filters.FilterSet):
     actor = django_filters.CharFilter(
         label="Actor",
         max_length=150,
-        widget=forms.TextInput(attrs={"placeholder": "Staff name or API key name, exact"}),
+        widget=forms.TextInput(attrs={"placeholder": "Staff name or API key name, or part of it"}),
     )
     page = django_filters.NumberFilter(label="Page", min_value=1, max_value=100_000, widget=forms.HiddenInput)
 
@@ -89,8 +90,8 @@ class HistoryFilterSet(django_filters.FilterSet):
         """The feed's filter parameters (snake_case; the client camelCases them). After is_valid()."""
         data = self.form.cleaned_data
         return {
-            "date_from": data.get("date_from"),
-            "date_to": data.get("date_to"),
+            "date_from": day_start(data.get("date_from")),  # the store's days, as the list's
+            "date_to": day_end(data.get("date_to")),
             "status": list(data.get("status") or []) or None,
             "actor": (data.get("actor") or "").strip() or None,
         }

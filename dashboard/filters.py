@@ -9,11 +9,13 @@ validation, errors), never for `.qs`. The statuses and payment statuses offered 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 import django_filters
 from django import forms
 from django.http import QueryDict
+from django.utils import timezone
 
 from dashboard.models import StoreConnection
 from dashboard.vocabulary import status_choices, status_label
@@ -44,6 +46,24 @@ class OrderFilterForm(forms.Form):
             if data.get(start) and data.get(end) and data[start] > data[end]:
                 self.add_error(end, f"{label} “to” must be on or after “from”.")
         return data
+
+
+def day_start(day: date | None) -> datetime | None:
+    """A "from" date as the first moment of that day in the current time zone — the store's, where
+    the list's times are shown (permissions.store_view) — sent with its offset, so the API's own store
+    time zone (a remote API's may differ) cannot move the boundary."""
+    if day is None:
+        return None
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def day_end(day: date | None) -> datetime | None:
+    """A "to" date as the last moment of that day in the store's time zone (the API takes an exact end
+    as inclusive)."""
+    if day is None:
+        return None
+    next_day = datetime.combine(day + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone())
+    return next_day - timedelta(microseconds=1)
 
 
 def _date_widget() -> forms.DateInput:
@@ -111,10 +131,10 @@ class OrderFilterSet(django_filters.FilterSet):
         page = int(data.get("page") or 1)
         return {
             "status": list(data.get("status") or []) or None,
-            "date_from": data.get("created_from"),
-            "date_to": data.get("created_to"),
-            "updated_from": data.get("updated_from"),
-            "updated_to": data.get("updated_to"),
+            "date_from": day_start(data.get("created_from")),
+            "date_to": day_end(data.get("created_to")),
+            "updated_from": day_start(data.get("updated_from")),
+            "updated_to": day_end(data.get("updated_to")),
             "search": (data.get("search") or "").strip() or None,
             "payment_status": data.get("payment_status") or None,
             "platform_name": (data.get("platform") or "").strip() or None,

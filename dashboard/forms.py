@@ -25,6 +25,8 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
     error_messages = {
         **AuthenticationForm.error_messages,
+        # Django's says "username" (the user model's field); the sign-in page asks for an email.
+        "invalid_login": "Enter a correct email and password. Both may be case-sensitive.",
         "locked": "Too many failed sign-ins for this account from your network. Try again in %(minutes)d minutes.",
     }
 

@@ -12,10 +12,12 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard.errors import api_errors_as_pages
 from dashboard.models import Membership, Role, StoreConnection
@@ -78,17 +80,23 @@ def store_access(user, store_slug: str) -> StoreAccess:
 
 
 def store_view(action: str) -> Callable:
-    """Decorate `view(request, access, **kwargs)` reached as `<store_slug>/…`: signed in, member (else
-    404), role allows `action` (else 403). Runs the view in the store's time zone and turns API
-    failures into pages (dashboard/errors.py)."""
+    """Decorate `view(request, access, **kwargs)` reached as `<store_slug>/…`: signed in (else the
+    sign-in page, see `_sign_in`), member (else the styled 404), role allows `action` (else 403). Runs
+    the view in the store's time zone, turns API failures into pages (dashboard/errors.py) and marks
+    HTMX fragments as such for caches (`_vary_on_htmx`)."""
     if action not in MINIMUM_ROLE:
         raise ValueError(f"Unknown action {action!r}; add it to MINIMUM_ROLE.")
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @login_required
         @functools.wraps(view)
         def wrapper(request: HttpRequest, store_slug: str, **kwargs) -> HttpResponse:
-            access = store_access(request.user, store_slug)
+            if not request.user.is_authenticated:
+                return _sign_in(request)
+            try:
+                access = store_access(request.user, store_slug)
+            except Http404:
+                # Rendered here, not raised: with DEBUG on, Django would show its technical 404 page.
+                return _vary_on_htmx(request, render(request, "404.html", status=404))
             if not role_allows(access.role, action):
                 # A rendered page, not PermissionDenied: a refused click is not worth a logged traceback.
                 return render(
@@ -101,9 +109,31 @@ def store_view(action: str) -> Callable:
                 )
             request.store_access = access  # type: ignore[attr-defined]  # for the base template
             with timezone.override(zoneinfo.ZoneInfo(access.store.timezone)):
-                return api_errors_as_pages(view)(request, access, **kwargs)
+                return _vary_on_htmx(request, api_errors_as_pages(view)(request, access, **kwargs))
 
         wrapper.required_action = action  # type: ignore[attr-defined]
         return wrapper
 
     return decorator
+
+
+def _sign_in(request: HttpRequest) -> HttpResponse:
+    """The sign-in page, coming back here afterwards. An HTMX request (a dialog, a table swap) would get
+    the sign-in page inside the region it swaps, and `next` would be a URL that may be POST-only: send
+    the whole window to the sign-in page instead (HX-Redirect), returning to the page the person was
+    on (htmx's HX-Current-URL)."""
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect_to_login(request.get_full_path())
+    # django-htmx keeps HX-Current-URL only when it is on this host (None otherwise).
+    current = request.htmx.current_url_abs_path or resolve_url("dashboard:home")  # type: ignore[attr-defined]
+    return HttpResponseClientRedirect(redirect_to_login(current).url)
+
+
+def _vary_on_htmx(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """The same URL answers a full page or, for HTMX, a fragment: tell caches the answer depends on
+    HX-Request, and never store a fragment. The browser's Back button would otherwise show the cached
+    fragment of a pushed URL as the whole page."""
+    patch_vary_headers(response, ("HX-Request",))
+    if request.htmx:  # type: ignore[attr-defined]
+        patch_cache_control(response, no_store=True, private=True)
+    return response

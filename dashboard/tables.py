@@ -12,6 +12,7 @@ from typing import Any
 import django_tables2 as tables
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from dashboard.templatetags.dashboard_tags import money, status_badge
@@ -46,9 +47,11 @@ class OrderTable(tables.Table):
         return format_html('<a class="order-link" href="{}">{}</a>', url, value)
 
     def render_created_at(self, value: Any) -> str:
-        # The view runs in the store's time zone (permissions.store_view), so this is store-local.
+        # The view runs in the store's time zone (permissions.store_view). Templates convert to it before
+        # a filter runs; called from Python, `date` does not, so convert here (the API's times are UTC).
+        local = timezone.localtime(value)
         return format_html(
-            '<time datetime="{}">{}</time>', value.isoformat(), date_filter(value, "M j, Y H:i")
+            '<time datetime="{}">{}</time>', local.isoformat(), date_filter(local, "M j, Y H:i")
         )
 
     def render_customer(self, value: str, record: Any) -> str:

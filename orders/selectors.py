@@ -305,7 +305,7 @@ def history_feed(
     if filters.to_statuses:
         qs = qs.filter(to_status__in=filters.to_statuses)
     if filters.actor:
-        qs = qs.filter(actor_name__iexact=filters.actor)
+        qs = qs.filter(actor_name__icontains=filters.actor)  # "marta" finds "Marta Esposito"
     return pagination.keyset_page(
         qs.order_by("-changed_at", "-id"),
         column="changed_at",

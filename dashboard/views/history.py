@@ -15,7 +15,7 @@ from dashboard.api import client_for
 from dashboard.audit import API_FIELD_TO_FORM, PAGE_SIZE, HistoryFilterSet, audit_csv_chunks, audit_pages
 from dashboard.client import ApiError
 from dashboard.permissions import StoreAccess, store_view
-from dashboard.views.orders import _query, _url
+from dashboard.views.orders import _past_the_end_url, _query, _url
 from dashboard.vocabulary import status_table
 
 LIST_TEMPLATE = "dashboard/history/history_list.html"
@@ -54,15 +54,17 @@ def _paging_context(request: HttpRequest, access: StoreAccess, filterset: Histor
     if page is None:
         return context
     page_number = filterset.api_params()["offset"] // PAGE_SIZE + 1
+    page_count = None if page.total_is_capped else max(1, math.ceil(page.total / PAGE_SIZE))
     return {
         **context,
         "page_number": page_number,
-        "page_count": None if page.total_is_capped else max(1, math.ceil(page.total / PAGE_SIZE)),
+        "page_count": page_count,
         "total_display": f"{page.total:,}{'+' if page.total_is_capped else ''}",
         "previous_url": _url(request, page=page_number - 1 if page_number > 2 else None)
         if page_number > 1
         else None,
         "next_url": _url(request, page=page_number + 1) if page.has_more else None,
+        "last_page_url": _past_the_end_url(request, page_number, page.entries, page.total, page_count),
     }
 
 

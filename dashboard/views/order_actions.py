@@ -80,7 +80,7 @@ def _cancel(client: OrdersApiClient, order: Order, form: ActionForm) -> Order:
     return client.orders.cancel(
         order.id,
         reason=form.cleaned_data["reason"],
-        refund_amount=form.cleaned_data["refund_amount"],
+        refund_amount=form.cleaned_data.get("refund_amount"),  # no field when nothing is refundable
         notify_customer=form.cleaned_data["notify_customer"],
         idempotency_key=form.cleaned_data["idempotency_key"],
     )
@@ -226,6 +226,8 @@ def _run(request: HttpRequest, access: StoreAccess, order_id: str, action: Actio
         form = action.form_class(order=order, initial={"status": request.GET.get("status")}, **kwargs)
         return _render(request, access, action, order=order, form=form, failure=action.unavailable(order))
     form = action.form_class(request.POST, order=order, **kwargs)
+    if getattr(form, "adding_row", False):  # "Add row" without JavaScript: the form again, one more row
+        return _render(request, access, action, order=order, form=form)
     if not form.is_valid():
         return _render(request, access, action, order=order, form=form)
     try:

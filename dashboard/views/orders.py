@@ -100,11 +100,23 @@ def _table_context(request: HttpRequest, access: StoreAccess, filterset: OrderFi
         if page_number > 1
         else None,
         "next_url": _url(request, page=page_number + 1) if page.has_more else None,
+        "last_page_url": _past_the_end_url(request, page_number, page.orders, page.total, page_count),
         "sort": sort,
         "sorts": SORTS,
         "sort_label": dict(SORTS).get(sort, sort),
         "page_size": params["limit"],
     }
+
+
+def _past_the_end_url(
+    request: HttpRequest, page_number: int, rows: list, total: int, page_count: int | None
+) -> str | None:
+    """A page number beyond the last page (an old link, a hand-edited URL) shows no rows though the
+    filters match some: the link to the last page (the first, when the total is capped), else None."""
+    if rows or page_number == 1 or not total:
+        return None
+    last = page_count or 1
+    return _url(request, page=last if last > 1 else None)
 
 
 def _query(request: HttpRequest, *, keep=None, drop=(), **changes) -> str:

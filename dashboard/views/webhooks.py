@@ -95,7 +95,6 @@ def webhook_detail(request: HttpRequest, access: StoreAccess, webhook_id: str) -
         "test_result": request.session.pop(TEST_RESULT_SESSION_KEY.format(endpoint.id), None),
         # One form, one Idempotency-Key: a key names one action, never two.
         "test_form": OnceForm(),
-        "rotate_form": OnceForm(),
         "toggle_form": ToggleForm(),
     }
     response = render(request, "dashboard/webhooks/webhook_detail.html", context)
@@ -164,8 +163,13 @@ def webhook_toggle(request: HttpRequest, access: StoreAccess, webhook_id: str) -
 
 
 @store_view("manage_webhooks")
-@require_POST
 def webhook_rotate_secret(request: HttpRequest, access: StoreAccess, webhook_id: str) -> HttpResponse:
+    if request.method != "POST":  # the confirmation first: receivers break until they get the new secret
+        endpoint = client_for(access.store, request.user).webhooks.get(webhook_id)
+        return render(
+            request, "dashboard/webhooks/webhook_rotate.html", {"endpoint": endpoint, "form": OnceForm()}
+        )
+
     def rotate(key: str) -> None:
         # No Idempotency-Key to the API: it does not replay answers that hold a secret (claim() guards).
         rotated = client_for(access.store, request.user).webhooks.rotate_secret(webhook_id)

@@ -92,7 +92,7 @@ class HistoryFeedQuery(Schema):
     dateTo: QueryDate = Field(None, description="Changed at or before. " + DATE_HELP)
     status: QueryStatuses = Field(None, description="The status changed to. " + STATUS_HELP)
     actor: QueryText = Field(
-        None, max_length=150, description="The actor's name (staff name or API key name), exact, any case."
+        None, max_length=150, description="Part of the actor's name (staff name or API key name), any case."
     )
     limit: int = Field(50, ge=1, le=50, description="Page size, 1–50.")
     offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Entries to skip.")

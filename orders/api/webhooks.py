@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router
 
 from orders import errors
-from orders.api.common import store_of
+from orders.api.common import actor_of, store_of
 from orders.api.idempotency import idempotent
 from orders.api.openapi import BODY_ERROR_CODES, documented, respond
 from orders.api.webhook_schemas import (
@@ -220,7 +220,10 @@ def get_webhook(request: HttpRequest, webhook_id: str) -> HttpResponse:
     operation_id="update_webhook",
     replayable=True,
     summary="Update a webhook endpoint (only the fields sent)",
-    description="Setting `enabled` to false cancels its pending deliveries; true clears `disabledReason`.",
+    description=(
+        "Setting `enabled` to false cancels its pending deliveries and sets `disabledReason` to who disabled it "
+        "(the `X-On-Behalf-Of` person, else the key) and when; true clears `disabledReason`."
+    ),
     **documented(
         200,
         WebhookEnvelope,
@@ -238,6 +241,7 @@ def update_webhook(request: HttpRequest, webhook_id: str, payload: WebhookUpdate
         event_types=payload.event_types,
         description=payload.description,
         enabled=payload.enabled,
+        actor=actor_of(request),
     )
     return respond(endpoint_out(endpoint))
 

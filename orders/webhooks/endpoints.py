@@ -15,8 +15,9 @@ from django.utils import timezone
 
 import secretbox
 from orders import errors
+from orders.actors import Actor
 from orders.errors import FieldError
-from orders.models import Store, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from orders.models import HistoryEntry, Store, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from orders.webhooks import events
 from orders.webhooks.delivery import attempt_delivery, cancel_pending, enqueue_delivery
 from orders.webhooks.outbox import record_event
@@ -169,9 +170,11 @@ def endpoint_update(
     event_types: list[str] | None = None,
     description: str | None = None,
     enabled: bool | None = None,
+    actor: Actor | None = None,
 ) -> WebhookEndpoint:
-    """Partial update. Disabling cancels the endpoint's pending deliveries (they can be retried by hand);
-    enabling clears the reason it was disabled."""
+    """Partial update. Disabling cancels the endpoint's pending deliveries (they can be retried by hand)
+    and records who disabled it (`actor`: a person acting through a key, or the key); enabling clears
+    the reason it was disabled."""
     if url is not None:
         endpoint.url = _clean_url(url)
     if event_types is not None:
@@ -181,11 +184,21 @@ def endpoint_update(
     with transaction.atomic():
         if enabled is not None and enabled != endpoint.enabled:
             endpoint.enabled = enabled
-            endpoint.disabled_reason = "" if enabled else "Disabled through the API."
+            endpoint.disabled_reason = "" if enabled else _disabled_by(actor)
             if not enabled:
                 cancel_pending(endpoint_id=endpoint.id, reason="Endpoint disabled.")
         endpoint.save()
     return endpoint
+
+
+def _disabled_by(actor: Actor | None) -> str:
+    when = f"{timezone.now():%Y-%m-%d %H:%M} UTC"
+    if actor is None:
+        return f"Disabled through the API on {when}."
+    # Names are at most 150 characters (X-On-Behalf-Of) or 100 (key names): the reason fits its 200.
+    if actor.type == HistoryEntry.ActorType.USER:
+        return f"Disabled by {actor.name} on {when}."
+    return f"Disabled with the API key “{actor.name}” on {when}."
 
 
 def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:

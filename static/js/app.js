@@ -5,7 +5,12 @@
 
   htmx.config.includeIndicatorStyles = false; // no inline <style> (CSP)
   htmx.config.allowEval = false;
-  htmx.config.historyCacheSize = 20;
+  // No snapshots of the page in sessionStorage: a snapshot keeps the DOM as it was mid-request (the
+  // table dimmed and aria-busy) and the form's attributes, not what was typed or ticked, so Back showed
+  // filters that disagree with the URL. Back/Forward over pushed URLs reloads the page from the server
+  // instead (the list views render the full page, filters from the URL).
+  htmx.config.historyCacheSize = 0;
+  htmx.config.refreshOnHistoryMiss = true;
   // Swap error responses too: the dashboard answers failures (502/504/429) with a fragment for the
   // target that says what went wrong; htmx 2 would otherwise leave the old table in place silently.
   htmx.config.responseHandling = [
@@ -43,6 +48,26 @@
       var alert = target.matches("[role=alert]") ? target : target.querySelector("[role=alert]");
       status.textContent = alert ? alert.textContent.trim() : count ? count.textContent.trim() : "";
     }
+  });
+
+  // Text filters (search, actor) ask once the person pauses typing or pasting: their form listens for
+  // `filter-input` (hx-trigger), fired here 300 ms after the last `input` event. Their `change` (on
+  // blur) must not send the form again, and any request the form sends (a tick, Enter) drops a
+  // pending one, so each change makes one request and one history entry.
+  var pendingInput = null;
+  document.body.addEventListener("input", function (event) {
+    var field = event.target.closest && event.target.closest("[data-filter-input]");
+    if (!field || !field.form) return;
+    clearTimeout(pendingInput);
+    pendingInput = setTimeout(function () { htmx.trigger(field.form, "filter-input"); }, 300);
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.closest && event.target.closest("[data-filter-input]")) event.stopPropagation();
+  }, true);
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var form = elt && (elt.tagName === "FORM" ? elt : elt.form); // the sort select is form="filters"
+    if (form && form.querySelector("[data-filter-input]")) clearTimeout(pendingInput);
   });
 
   // Phones: fold the long date/status filters unless one of them is in use.
@@ -101,6 +126,73 @@
     if (!dialog) return; // on the action's own page (no JavaScript path) it is a real link back
     event.preventDefault();
     dialog.close();
+  });
+
+  // "Add row" in a key/value rows table: a copy of the last new-key row, empty, numbered next. Without
+  // JavaScript the button submits and the server sends the form back with one more row.
+  document.body.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-add-row]");
+    var form = button && button.form;
+    var total = form && form.querySelector('input[name$="-TOTAL_FORMS"]');
+    var rows = form && form.querySelectorAll(".rows-table tbody tr:not(.row-error)");
+    var last = rows && rows[rows.length - 1];
+    if (!total || !last || !last.querySelector('input[name$="-original_key"][value=""], input[name$="-original_key"]:not([value])')) return;
+    event.preventDefault();
+    var prefix = total.name.replace(/-TOTAL_FORMS$/, "");
+    var index = parseInt(total.value, 10);
+    var row = last.cloneNode(true);
+    var pattern = new RegExp(prefix + "-\\d+-");
+    row.querySelectorAll("input, label, p").forEach(function (el) {
+      ["name", "id", "for"].forEach(function (attr) {
+        var value = el.getAttribute(attr);
+        if (value) el.setAttribute(attr, value.replace(pattern, prefix + "-" + index + "-"));
+      });
+      if (el.tagName === "INPUT") { el.value = ""; el.removeAttribute("aria-invalid"); el.removeAttribute("aria-describedby"); }
+      if (el.tagName === "P") el.remove(); // the copied row's error
+      if (el.tagName === "LABEL") el.textContent = el.textContent.replace(/\d+$/, String(index + 1));
+    });
+    last.after(row);
+    total.value = String(index + 1);
+    row.querySelector('input[name$="-key"]').focus();
+  });
+
+  // A session that expired while a dialog was open: the server sends the window to the sign-in page
+  // (HX-Redirect) and back to this order afterwards. Keep what was typed until then (this tab only),
+  // reopen the same dialog on return and put it back; nothing was sent, so sending it again acts once.
+  var UNSENT = "dashboard-unsent-dialog";
+  document.body.addEventListener("htmx:beforeOnLoad", function (event) {
+    var xhr = event.detail.xhr;
+    var form = event.detail.elt;
+    if (!xhr || !xhr.getResponseHeader("HX-Redirect") || !form.matches || !form.matches("dialog form.action-form")) return;
+    var values = [];
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name || field.type === "hidden" || field.type === "submit") return;
+      if ((field.type === "checkbox" || field.type === "radio") && !field.checked) return;
+      values.push([field.name, field.value]);
+    });
+    sessionStorage.setItem(UNSENT, JSON.stringify({ page: location.pathname, action: form.getAttribute("action"), values: values, at: Date.now() }));
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var unsent = JSON.parse(sessionStorage.getItem(UNSENT) || "null");
+    if (!unsent || unsent.page !== location.pathname) return;
+    sessionStorage.removeItem(UNSENT);
+    if (Date.now() - unsent.at > 30 * 60 * 1000) return; // a sign-in takes minutes, not an afternoon
+    var opener = Array.prototype.find.call(document.querySelectorAll('#order-actions a[aria-haspopup="dialog"]'), function (a) {
+      return a.getAttribute("href").split("?")[0] === unsent.action;
+    });
+    if (!opener) return; // the action no longer applies to the order
+    document.body.addEventListener("htmx:afterSwap", function refill(event) {
+      var form = event.detail.target.querySelector && event.detail.target.querySelector("form.action-form");
+      if (!form) return;
+      document.body.removeEventListener("htmx:afterSwap", refill);
+      unsent.values.forEach(function (pair) {
+        Array.prototype.forEach.call(form.querySelectorAll('[name="' + CSS.escape(pair[0]) + '"]'), function (field) {
+          if (field.type === "checkbox" || field.type === "radio") field.checked = field.value === pair[1];
+          else if (field.type !== "hidden") field.value = pair[1];
+        });
+      });
+    });
+    opener.click();
   });
 
   document.body.addEventListener("action-succeeded", function () {

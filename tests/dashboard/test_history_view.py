@@ -4,10 +4,12 @@ their orders, paging (HTMX partial and full page), and the audit CSV matching th
 import csv
 import io
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from dashboard.audit import HistoryFilterSet
 from orders.models import HistoryEntry
@@ -99,12 +101,13 @@ def test_filter_form_turns_into_the_feeds_api_params():
         statuses=[s.value for s in OrderStatus],
     )
     # when
-    assert filterset.is_valid(), filterset.form.errors
-    params = filterset.api_params()
-    # then
+    with timezone.override(ZoneInfo("America/New_York")):  # the store's zone, as the view runs it
+        assert filterset.is_valid(), filterset.form.errors
+        params = filterset.api_params()
+    # then: whole days in the store's zone
     assert params == {
-        "date_from": date(2024, 3, 1),
-        "date_to": date(2024, 3, 31),
+        "date_from": datetime(2024, 3, 1, tzinfo=ZoneInfo("America/New_York")),
+        "date_to": datetime(2024, 3, 31, 23, 59, 59, 999999, tzinfo=ZoneInfo("America/New_York")),
         "status": ["shipped", "delivered"],
         "actor": "Marta",
         "limit": 25,

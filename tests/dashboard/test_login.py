@@ -21,7 +21,10 @@ def test_sign_in_with_one_store_goes_straight_to_its_orders(client, viewer):
 def test_wrong_password_shows_an_error(client, viewer):
     response = client.post("/login/", {"username": viewer.username, "password": "nope"})
     assert response.status_code == 200
-    assert "Please enter a correct username and password" in response.content.decode()
+    # the page asks for an Email: the error names the same field, not Django's "username"
+    html = response.content.decode()
+    assert "Enter a correct email and password" in html
+    assert "username and password" not in html
 
 
 def test_five_failures_lock_the_account_from_that_address(client, viewer):

@@ -76,8 +76,7 @@ def test_history_timeline_shows_from_to_who_note_and_metadata(viewer_client, ord
     assert timeline.count('class="timeline-entry') == 2
     assert "Sam Support" in timeline
     assert "Packing &lt;b&gt;now&lt;/b&gt;" in timeline  # user text escaped
-    assert "carrier" in timeline
-    assert "UPS" in timeline
+    assert "<dt>Carrier</dt><dd>UPS</dd>" in timeline  # the metadata it attached, labelled
 
 
 def test_viewer_sees_no_action_buttons(viewer_client, order):

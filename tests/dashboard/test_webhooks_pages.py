@@ -193,7 +193,13 @@ def test_a_refused_create_can_be_sent_again_with_the_same_form(admin_client_memb
 def test_rotate_shows_a_new_secret_once(admin_client_member, endpoint):
     detail = url("webhook_detail", endpoint.id)
     old = SECRET.search(admin_client_member.get(detail).content.decode()).group(0)
-    page = admin_client_member.get(detail).content.decode()
+    # the detail page links to a confirmation page, which holds the form
+    assert (
+        f'href="{url("webhook_rotate_secret", endpoint.id)}"'
+        in admin_client_member.get(detail).content.decode()
+    )
+    page = admin_client_member.get(url("webhook_rotate_secret", endpoint.id)).content.decode()
+    assert "Rotate the signing secret?" in page
     # when
     response = admin_client_member.post(
         url("webhook_rotate_secret", endpoint.id),

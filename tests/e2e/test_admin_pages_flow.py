@@ -164,6 +164,8 @@ def test_admin_overview_audit_export_and_webhooks(live_server, page, shop):
     expect(page.locator(".test-status-code")).to_have_text("200")
     page.screenshot(path=str(SCREENSHOTS / "webhooks.png"), full_page=True, caret="initial")
     assert not SECRET.search(page.content())
+    page.get_by_role("link", name="Rotate secret").click()  # a confirmation first
+    expect(page.get_by_role("heading", name="Rotate the signing secret?")).to_be_visible()
     page.get_by_role("button", name="Rotate secret").click()
     secret_box = page.get_by_role("textbox", name="Signing secret")
     expect(secret_box).to_be_visible()
