@@ -1,0 +1,299 @@
+"""Carrying out a bulk job (models.BulkJob) in the task worker.
+
+Exactly once per order, whatever dies when:
+- Each order is one API call with the Idempotency-Key `bulk-<job key>-<order id>`, and the same body
+  every time (it is made from the job's stored parameters). The API stores its first answer for 24 h
+  (orders/api/idempotency.py): a resumed or re-run job gets the first answer back — success or the
+  refusal — and the order is not changed again. A job is resumed by the sweep within minutes
+  (BULK_JOB_LEASE_SECONDS), far inside those 24 h.
+- Results are saved per chunk with the job's counts and heartbeat; a resume skips the orders that have
+  a result (unique per job and order) and re-sends only the unfinished chunk, which the API replays.
+- Staff notes are the dashboard's own rows: a chunk's notes and its results commit in one transaction.
+- A job is held by one runner at a time (`BulkJob.runner`); a runner whose job was taken over (it was
+  presumed dead) stops at its next chunk without saving anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.tasks import task
+from django.utils import timezone
+
+from dashboard.api import client_for
+from dashboard.client import ApiBadAnswer, ApiError, OrdersApiClient
+from dashboard.models import BulkJob, BulkJobResult, StaffNote
+
+logger = logging.getLogger("dashboard.bulk")
+
+CHUNK_SIZE = 50
+# Transient failures (API down, 5xx after the client's own retries, a timeout): this many more tries
+# of the same order, with the same key, pausing 1, 2, 4, 8, 16 s; then the job stops as failed and can be
+# resumed. A rate limit (429) is waited out for as long as the API asks.
+TRANSIENT_RETRIES = 5
+MAX_RATE_LIMIT_WAITS = 100
+Outcome = BulkJobResult.Outcome
+
+
+class JobStopped(Exception):
+    """The job cannot go on (the API stays unreachable, the selection is too big); the message says why."""
+
+
+@dataclass(frozen=True)
+class Result:
+    order_id: str
+    order_number: str
+    outcome: str
+    message: str = ""
+    error_code: str = ""
+
+
+def job_reference(job: BulkJob) -> str:
+    """How a change names its job in the API's history (note or reason), so the audit view can link it
+    (templatetags `link_bulk_jobs`)."""
+    return f"bulk job #{job.pk}"
+
+
+def idempotency_key(job: BulkJob, order_id: str) -> str:
+    return f"bulk-{job.key}-{order_id}"
+
+
+def with_reference(text: str, job: BulkJob) -> str:
+    text = (text or "").strip()
+    return f"{text} · {job_reference(job)}" if text else f"Changed in {job_reference(job)}"
+
+
+@task()
+def run_bulk_job(job_id: int) -> str:
+    """The background task (default queue): carry out the job; returns the status it ended in."""
+    return job_run(job_id=job_id)
+
+
+def job_run(*, job_id: int) -> str:
+    runner = uuid.uuid4().hex
+    job = _claim(job_id, runner)
+    if job is None:
+        return "not-claimed"
+    client = client_for(job.store, on_behalf_of=job.created_by_name or None)
+    try:
+        if not job.resolved:
+            _resolve(job, client, runner)
+        done = set(job.results.values_list("order_id", flat=True))
+        pending = [target for target in job.targets if target["id"] not in done]
+        for chunk in _chunks(pending, CHUNK_SIZE):
+            state = BulkJob.objects.filter(pk=job.pk).values("runner", "cancel_requested").first()
+            if state is None or state["runner"] != runner:
+                return "taken-over"
+            if state["cancel_requested"]:
+                return _finish(job, runner, BulkJob.Status.CANCELLED)
+            if job.action == BulkJob.Action.NOTE:
+                if not _save_notes(job, runner, chunk):
+                    return "taken-over"
+            else:
+                results = [_call(job, client, runner, target) for target in chunk]
+                if not _save_chunk(job, runner, results):
+                    return "taken-over"
+        return _finish(job, runner, BulkJob.Status.DONE)
+    except JobStopped as exc:
+        return _finish(job, runner, BulkJob.Status.FAILED, error=str(exc))
+    finally:
+        client.close()
+
+
+def _claim(job_id: int, runner: str) -> BulkJob | None:
+    """Take the job for this runner: a queued job, or a running one whose runner stopped beating."""
+    stale = timezone.now() - timedelta(seconds=settings.BULK_JOB_LEASE_SECONDS)
+    with transaction.atomic():
+        job = BulkJob.objects.select_for_update().select_related("store").filter(pk=job_id).first()
+        if job is None or job.is_finished:
+            return None
+        if job.status == BulkJob.Status.RUNNING and job.heartbeat_at and job.heartbeat_at > stale:
+            return None  # another runner is at work on it
+        if job.cancel_requested:
+            job.status = BulkJob.Status.CANCELLED
+            job.finished_at = timezone.now()
+            job.save(update_fields=["status", "finished_at"])
+            return None
+        now = timezone.now()
+        job.status = BulkJob.Status.RUNNING
+        job.runner = runner
+        job.started_at = job.started_at or now
+        job.heartbeat_at = now
+        job.save(update_fields=["status", "runner", "started_at", "heartbeat_at"])
+    return job
+
+
+def _resolve(job: BulkJob, client: OrdersApiClient, runner: str) -> None:
+    """A filter selection becomes the list of its orders now, kept on the job for every resume."""
+    limit = settings.BULK_JOB_MAX_ORDERS
+    targets: list[dict[str, Any]] = []
+    filters = {**(job.selection_filter or {}), "limit": 50}
+    for order in client.orders.iterate(**filters):
+        if len(targets) == limit:
+            raise JobStopped(
+                f"More than {limit:,} orders match the selection now; narrow the filters and start again."
+            )
+        targets.append({"id": order.id, "number": order.order_number})
+    updated = BulkJob.objects.filter(pk=job.pk, runner=runner).update(
+        targets=targets, total=len(targets), resolved=True, heartbeat_at=timezone.now()
+    )
+    if not updated:
+        raise JobStopped("The job was taken over by another worker.")
+    job.targets, job.total, job.resolved = targets, len(targets), True
+
+
+def _chunks(items: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _perform(job: BulkJob, client: OrdersApiClient, target: dict[str, Any]) -> str:
+    """One API call for one order; the success message."""
+    key = idempotency_key(job, target["id"])
+    params = job.params
+    if job.action == BulkJob.Action.STATUS:
+        metadata = dict(target.get("metadata") or {})
+        for name, param in (("trackingNumber", "tracking_number"), ("carrier", "carrier")):
+            if params.get(param) and name not in metadata:
+                metadata[name] = params[param]
+        order = client.orders.update_status(
+            target["id"],
+            params["status"],
+            note=with_reference(params.get("note", ""), job),
+            metadata=metadata or None,
+            idempotency_key=key,
+        )
+        tracking = f" · {metadata['trackingNumber']}" if metadata.get("trackingNumber") else ""
+        return f"Now {order.status.replace('_', ' ')}{tracking}"
+    if job.action == BulkJob.Action.CANCEL:
+        order = client.orders.cancel(
+            target["id"], reason=with_reference(params["reason"], job), idempotency_key=key
+        )
+        return "Cancelled (no refund)"
+    raise ValueError(f"Unknown bulk action {job.action!r}")
+
+
+def _call(job: BulkJob, client: OrdersApiClient, runner: str, target: dict[str, Any]) -> Result:
+    number = target.get("number") or ""
+    transient = rate_limited = 0
+    while True:
+        try:
+            message = _perform(job, client, target)
+            return Result(target["id"], number, Outcome.SUCCEEDED, message)
+        except ApiBadAnswer as exc:
+            # A retry with the key would replay the same unreadable answer: record it and go on.
+            return Result(target["id"], number, Outcome.FAILED, exc.message, exc.error_code)
+        except ApiError as exc:
+            if exc.status == 429 and rate_limited < MAX_RATE_LIMIT_WAITS:
+                rate_limited += 1
+                _wait(job, runner, float(exc.retry_after or 1))
+                continue
+            if exc.status is None or exc.status >= 500 or exc.error_code == "IDEMPOTENCY_KEY_IN_USE":
+                if transient < TRANSIENT_RETRIES:
+                    _wait(job, runner, float(2**transient))
+                    transient += 1
+                    continue
+                raise JobStopped(
+                    f"The Orders API kept failing ({exc.message}); the job stopped at "
+                    f"{number or target['id']}. Resume it when the API is back: done orders are skipped."
+                ) from None
+            # A refusal (wrong status, already cancelled, not found): the API's own words, and go on.
+            return Result(target["id"], number, Outcome.FAILED, exc.message, exc.error_code)
+
+
+def _wait(job: BulkJob, runner: str, seconds: float) -> None:
+    """Pause without looking dead to the sweep."""
+    BulkJob.objects.filter(pk=job.pk, runner=runner).update(heartbeat_at=timezone.now())
+    time.sleep(min(seconds, 60.0))
+
+
+def _save_chunk(job: BulkJob, runner: str, results: Sequence[Result]) -> bool:
+    with transaction.atomic():
+        if not _hold(job, runner):
+            return False
+        BulkJobResult.objects.bulk_create(
+            [
+                BulkJobResult(
+                    job=job,
+                    order_id=r.order_id,
+                    order_number=r.order_number[:64],
+                    outcome=r.outcome,
+                    message=r.message,
+                    error_code=r.error_code[:64],
+                )
+                for r in results
+            ],
+            ignore_conflicts=True,
+        )
+        _count(job)
+    return True
+
+
+def _save_notes(job: BulkJob, runner: str, chunk: Sequence[dict[str, Any]]) -> bool:
+    """Staff notes are local: the chunk's notes and their results commit together (exactly once)."""
+    author_name = job.created_by_name[:150]
+    body = job.params["body"]
+    with transaction.atomic():
+        if not _hold(job, runner):
+            return False
+        StaffNote.objects.bulk_create(
+            [
+                StaffNote(
+                    store=job.store,
+                    order_id=t["id"],
+                    author=job.created_by,
+                    author_name=author_name,
+                    body=body,
+                )
+                for t in chunk
+            ]
+        )
+        BulkJobResult.objects.bulk_create(
+            [
+                BulkJobResult(
+                    job=job,
+                    order_id=t["id"],
+                    order_number=(t.get("number") or "")[:64],
+                    outcome=Outcome.SUCCEEDED,
+                    message="Note added",
+                )
+                for t in chunk
+            ]
+        )
+        _count(job)
+    return True
+
+
+def _hold(job: BulkJob, runner: str) -> bool:
+    """Lock the job row and check this runner still holds it (inside the chunk's transaction)."""
+    return BulkJob.objects.select_for_update().filter(pk=job.pk, runner=runner).exists()
+
+
+def _count(job: BulkJob) -> None:
+    counts = dict(job.results.values_list("outcome").annotate(n=Count("id")).order_by())
+    BulkJob.objects.filter(pk=job.pk).update(
+        succeeded=counts.get(Outcome.SUCCEEDED, 0),
+        failed=counts.get(Outcome.FAILED, 0),
+        heartbeat_at=timezone.now(),
+    )
+
+
+def _finish(job: BulkJob, runner: str, status: str, *, error: str = "") -> str:
+    with transaction.atomic():
+        if not _hold(job, runner):
+            return "taken-over"
+        _count(job)
+        BulkJob.objects.filter(pk=job.pk).update(
+            status=status, error=error[:2000], finished_at=timezone.now(), runner=""
+        )
+    logger.info("Bulk job %s ended %s%s", job.pk, status, f": {error}" if error else "")
+    return status
