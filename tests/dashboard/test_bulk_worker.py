@@ -12,7 +12,7 @@ import pytest
 from django.db import connection as db
 
 from dashboard.bulk.services import job_create, jobs_sweep_stale
-from dashboard.models import BulkJob, BulkJobResult
+from dashboard.models import BulkJobResult
 from orders.models import HistoryEntry, Order
 from tests.factories import CustomerFactory, VariantFactory, make_order
 
