@@ -161,7 +161,9 @@ def parse(raw: bytes) -> Preview:
                 f"{first_seen[reference.upper()]}; one tracking number per order."
             )
         first_seen.setdefault(reference.upper(), line)
-        rows.append(Row(line=line, reference=reference, carrier=values["carrier"], tracking=values["tracking"]))
+        rows.append(
+            Row(line=line, reference=reference, carrier=values["carrier"], tracking=values["tracking"])
+        )
     if errors:
         raise TrackingFileError(errors)
     return Preview(rows=rows, delimiter=delimiter)

@@ -55,7 +55,9 @@ def job_new(request: HttpRequest, access: StoreAccess) -> HttpResponse:
             request.POST, client=client, statuses=table.statuses, payment_statuses=table.payment_statuses
         )
     except selections.SelectionError as exc:
-        return render(request, f"{TEMPLATES}/job_new.html", {**context, "selection_error": str(exc)}, status=400)
+        return render(
+            request, f"{TEMPLATES}/job_new.html", {**context, "selection_error": str(exc)}, status=400
+        )
     form_class = FORMS[action]
     if request.POST.get("stage") != "start":
         form = form_class(statuses=table.statuses)  # type: ignore[call-arg]
@@ -200,7 +202,9 @@ class TrackingUploadForm(forms.Form):
         label="Tracking file (CSV)",
         help_text="Columns: order number or external ID, carrier, tracking number. Comma, semicolon or tab.",
     )
-    note = forms.CharField(label="Note", required=False, max_length=TEXT_MAX, help_text="Kept in each order's history.")
+    note = forms.CharField(
+        label="Note", required=False, max_length=TEXT_MAX, help_text="Kept in each order's history."
+    )
 
 
 # The preview between upload and apply: in the person's session, under a token the Apply form carries,
@@ -240,7 +244,10 @@ def tracking_upload(request: HttpRequest, access: StoreAccess) -> HttpResponse:
 def _tracking_apply(request: HttpRequest, access: StoreAccess) -> HttpResponse:
     stored = request.session.get(PREVIEW_SESSION_KEY) or {}
     if stored.get("token") != request.POST["token"] or stored.get("store") != access.store.pk:
-        context = {"form": TrackingUploadForm(), "file_errors": ["This preview has expired; upload the file again."]}
+        context = {
+            "form": TrackingUploadForm(),
+            "file_errors": ["This preview has expired; upload the file again."],
+        }
         return render(request, f"{TEMPLATES}/tracking_upload.html", context, status=400)
     if not stored["targets"]:
         context = {"form": TrackingUploadForm(), "file_errors": ["No row of that file can be shipped."]}
@@ -250,7 +257,10 @@ def _tracking_apply(request: HttpRequest, access: StoreAccess) -> HttpResponse:
         store=access.store,
         user=request.user,
         action=BulkJob.Action.STATUS,
-        params={"status": tracking.SHIPPED, "note": stored["note"] or f"Tracking upload {stored['file']}"[:TEXT_MAX]},
+        params={
+            "status": tracking.SHIPPED,
+            "note": stored["note"] or f"Tracking upload {stored['file']}"[:TEXT_MAX],
+        },
         targets=stored["targets"],
         selection_label=f"Tracking upload {stored['file']}",
     )

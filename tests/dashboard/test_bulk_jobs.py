@@ -152,11 +152,15 @@ def test_a_note_job_writes_one_staff_note_per_order_and_none_on_a_re_run(
     BulkJob.objects.filter(pk=job.pk).update(status="queued")
     runner.job_run(job_id=job.pk)
     assert StaffNote.objects.count() == 120
-    assert set(StaffNote.objects.values_list("order_id", flat=True)) == {str(o.id) for o in orders["confirmed"]}
+    assert set(StaffNote.objects.values_list("order_id", flat=True)) == {
+        str(o.id) for o in orders["confirmed"]
+    }
     assert set(StaffNote.objects.values_list("author_name", flat=True)) == {"support@example.com"}
 
 
-def test_a_cancelled_queued_job_never_runs(store, connection, admin_member, django_capture_on_commit_callbacks):
+def test_a_cancelled_queued_job_never_runs(
+    store, connection, admin_member, django_capture_on_commit_callbacks
+):
     orders = make_orders(store, {"pending": 2})
     job = job_create(
         store=connection,

@@ -37,9 +37,18 @@ def test_common_header_spellings_and_delimiters_are_read(content, delimiter):
             "Row 1: no carrier column (found “Order”, “Tracking #”; split by comma). Name it for example "
             "“Order”, “Carrier” or “Tracking #”.",
         ),
-        ("Order;Carrier;Tracking #\nORD-000001;UPS;\n", "Row 2, column “Tracking #”: empty; give the tracking number."),
-        ("Order,Carrier,Tracking\nORD-1,UPS,1Z1\nORD-2,UPS,1Z2,extra\n", "Row 3: 4 cells, but the header has 3."),
-        ("Order,Carrier,Tracking\nORD-1,UPS,1Z1\n\nORD-1,DHL,9\n", "Row 4, column “Order”: ORD-1 is also on row 2; one tracking number per order."),
+        (
+            "Order;Carrier;Tracking #\nORD-000001;UPS;\n",
+            "Row 2, column “Tracking #”: empty; give the tracking number.",
+        ),
+        (
+            "Order,Carrier,Tracking\nORD-1,UPS,1Z1\nORD-2,UPS,1Z2,extra\n",
+            "Row 3: 4 cells, but the header has 3.",
+        ),
+        (
+            "Order,Carrier,Tracking\nORD-1,UPS,1Z1\n\nORD-1,DHL,9\n",
+            "Row 4, column “Order”: ORD-1 is also on row 2; one tracking number per order.",
+        ),
         ("", "The file is empty: it needs a header row and one row per order."),
     ],
 )
@@ -99,7 +108,9 @@ def test_the_preview_says_per_row_which_order_and_whether_it_may_ship(
     # when: the admin applies the preview
     token = body.split('name="token" value="')[1].split('"')[0]
     with django_capture_on_commit_callbacks(execute=True):
-        applied = admin_client_member.post(reverse("dashboard:tracking_upload", args=["acme"]), {"token": token})
+        applied = admin_client_member.post(
+            reverse("dashboard:tracking_upload", args=["acme"]), {"token": token}
+        )
 
     # then: one job ships exactly the two rows that could, each with its own carrier and number
     job = BulkJob.objects.get()

@@ -177,7 +177,11 @@ def test_the_export_of_ticked_rows_keeps_only_those_rows(support_client, orders)
     ticked = [orders[2], orders[4]]
     response = support_client.post(
         reverse("dashboard:selection_export", args=["acme"]),
-        {"scope": "ids", "query": "status=processing", "targets": json.dumps([{"id": str(o.id)} for o in ticked])},
+        {
+            "scope": "ids",
+            "query": "status=processing",
+            "targets": json.dumps([{"id": str(o.id)} for o in ticked]),
+        },
     )
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))

@@ -60,7 +60,9 @@ def test_a_worker_killed_mid_job_is_resumed_and_no_order_changes_twice(
     settings.TASKS = DB_TASKS
     variant = VariantFactory(product__store=store, inventory_quantity=10**6)
     customer = CustomerFactory(store=store)
-    orders = [make_order(store, status="processing", customer=customer, items=[(variant, 1)]) for _ in range(300)]
+    orders = [
+        make_order(store, status="processing", customer=customer, items=[(variant, 1)]) for _ in range(300)
+    ]
     job = job_create(
         store=connection,
         user=admin_member,
