@@ -303,3 +303,5 @@ RATE_LIMIT_BACKEND = os.environ.get("RATE_LIMIT_BACKEND", "cache" if REDIS_URL e
 # queues the job again (it resumes where it stopped; the API replays what was already sent).
 BULK_JOB_MAX_ORDERS = int(os.environ.get("BULK_JOB_MAX_ORDERS", "10000"))
 BULK_JOB_LEASE_SECONDS = int(os.environ.get("BULK_JOB_LEASE_SECONDS", "120"))
+# API calls a job keeps in flight at once (each waits mostly on the API and its database).
+BULK_JOB_CONCURRENCY = int(os.environ.get("BULK_JOB_CONCURRENCY", "4"))

@@ -15,16 +15,20 @@ Exactly once per order, whatever dies when:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection as db_connection
+from django.db import connections, transaction
 from django.db.models import Count
 from django.tasks import task
 from django.utils import timezone
@@ -84,6 +88,7 @@ def job_run(*, job_id: int) -> str:
     if job is None:
         return "not-claimed"
     client = client_for(job.store, on_behalf_of=job.created_by_name or None)
+    calls = Calls(settings.BULK_JOB_CONCURRENCY)
     try:
         if not job.resolved:
             _resolve(job, client, runner)
@@ -99,14 +104,49 @@ def job_run(*, job_id: int) -> str:
                 if not _save_notes(job, runner, chunk):
                     return "taken-over"
             else:
-                results = [_call(job, client, runner, target) for target in chunk]
+                results = calls.map(lambda target: _call(job, client, runner, target), chunk)
                 if not _save_chunk(job, runner, results):
                     return "taken-over"
         return _finish(job, runner, BulkJob.Status.DONE)
     except JobStopped as exc:
         return _finish(job, runner, BulkJob.Status.FAILED, error=str(exc))
     finally:
+        calls.close()
         client.close()
+
+
+class Calls:
+    """Runs a chunk's API calls `concurrency` at a time (answers in the chunk's order).
+
+    Each call mostly waits — for the API, and the API for its database — so a few in flight at once
+    multiply the rate (bench/results/bulk.md). Each thread has its own database connection (Django's
+    are per thread), closed when the job ends. Inside a transaction (a test's, or an immediate task
+    backend's in a request) the calls run one by one: other threads could not see its rows.
+    """
+
+    def __init__(self, concurrency: int) -> None:
+        self.size = 1 if db_connection.in_atomic_block else max(1, concurrency)
+        self.pool = ThreadPoolExecutor(self.size, thread_name_prefix="bulk-job") if self.size > 1 else None
+
+    def map(self, call: Callable[[Any], Result], items: Sequence[Any]) -> list[Result]:
+        if self.pool is None:
+            return [call(item) for item in items]
+        return list(self.pool.map(call, items))
+
+    def close(self) -> None:
+        if self.pool is None:
+            return
+        # One closing task per thread: the barrier holds each thread until all have taken one.
+        barrier = threading.Barrier(self.size)
+
+        def close_connections() -> None:
+            barrier.wait(timeout=30)
+            connections.close_all()
+
+        for future in [self.pool.submit(close_connections) for _ in range(self.size)]:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                future.result()
+        self.pool.shutdown()
 
 
 def _claim(job_id: int, runner: str) -> BulkJob | None:

@@ -186,9 +186,10 @@ def match(preview: Preview, client: OrdersApiClient, table: StatusTable) -> Prev
             row.allowed = True
         elif order.status == SHIPPED:
             row.reason = "Already shipped."
+        elif moves := table.transitions.get(order.status, []):
+            row.reason = f"It is {order.status.replace('_', ' ')}; it may move to: {', '.join(moves).replace('_', ' ')}."
         else:
-            moves = ", ".join(s.replace("_", " ") for s in table.transitions.get(order.status, [])) or "none"
-            row.reason = f"It is {order.status.replace('_', ' ')}; it may move to: {moves}."
+            row.reason = f"It is {order.status.replace('_', ' ')}; its status can no longer change."
     return preview
 
 

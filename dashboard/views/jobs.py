@@ -105,7 +105,8 @@ def job_detail(request: HttpRequest, access: StoreAccess, job_id: int) -> HttpRe
         template = f"{template}#{target}"
     response = render(request, template, context)
     if target == "job-progress" and job.is_finished:
-        response["HX-Trigger"] = "job-finished"  # the results region refreshes once, at the end
+        # After the swap, so the page reads the final counts; the results region refreshes once, at the end.
+        response["HX-Trigger-After-Settle"] = "job-finished"
     return response
 
 
