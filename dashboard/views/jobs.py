@@ -185,7 +185,7 @@ def selection_export(request: HttpRequest, access: StoreAccess) -> HttpResponseB
         context = {"action": None, "post": request.POST, "selection_error": str(exc)}
         return render(request, f"{TEMPLATES}/job_new.html", context, status=400)
     chunks = selection_csv_chunks(client, selection, table.statuses, table.payment_statuses)
-    first = next(chunks)  # opened here, inside the failure mapper: a down API is a page, not a cut file
+    first = next(chunks, b"")  # opened here, inside the failure mapper: a down API is a page, not a cut file
     response = StreamingHttpResponse(_chain(first, chunks), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="orders-{access.store.slug}-{stamp}.csv"'

@@ -222,8 +222,9 @@
   document.addEventListener("DOMContentLoaded", render);
   render();
   document.body.addEventListener("htmx:afterSettle", render);
-  // Back/forward restores a cached page: tick what the selection says now.
+  // Back/forward restores a cached page (the browser's or htmx's history): tick what the selection says now.
   window.addEventListener("pageshow", render);
+  document.body.addEventListener("htmx:historyRestore", render);
 })();
 
 // Bulk job page (templates/dashboard/jobs/job_detail.html): the progress region polls itself while the

@@ -4,6 +4,7 @@ exactly once under re-runs (the Idempotency-Key per job and order), cancellation
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from dashboard.bulk import runner
@@ -225,3 +226,24 @@ def test_the_sweep_requeues_a_job_whose_runner_stopped_beating_and_leaves_a_live
     live.refresh_from_db()
     assert (dead.status, dead.succeeded) == ("done", 3)
     assert (live.status, live.runner) == ("running", "live-runner")
+
+
+def test_the_sweep_command_reports_what_it_queued(
+    store, connection, settings, capsys, django_capture_on_commit_callbacks
+):
+    BulkJob.objects.create(
+        store=connection,
+        created_by_name="admin",
+        action="note",
+        params={"body": "x"},
+        targets=[],
+        resolved=True,
+        status="running",
+        runner="dead",
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.BULK_JOB_LEASE_SECONDS + 5),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("bulk_jobs_sweep")
+        call_command("bulk_jobs_sweep")
+    assert capsys.readouterr().out == "bulk_jobs_sweep: queued 1 bulk jobs again\n"
+    assert BulkJob.objects.get().status == "done"
