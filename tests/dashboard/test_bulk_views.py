@@ -141,12 +141,12 @@ def test_the_progress_region_polls_while_running_and_stops_when_done(support_cli
     assert running.content.decode().lstrip().startswith('<section id="job-progress"')
     assert 'hx-trigger="every 1s"' in running.content.decode()
     assert "25%" in running.content.decode()
-    assert "HX-Trigger" not in running
+    assert "HX-Trigger-After-Settle" not in running
 
     BulkJob.objects.filter(pk=job.pk).update(status="done", succeeded=4)
     done = support_client.get(url, **htmx)
     assert 'hx-trigger="every 1s"' not in done.content.decode()
-    assert done["HX-Trigger"] == "job-finished"
+    assert done["HX-Trigger-After-Settle"] == "job-finished"
 
 
 def test_another_stores_job_is_a_404(support_client, other_connection, outsider):
