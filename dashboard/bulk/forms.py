@@ -88,6 +88,18 @@ class BulkNoteForm(forms.Form):
         return {"body": self.cleaned_data["body"].strip()}
 
 
+class TrackingUploadForm(forms.Form):
+    """The tracking-number upload (dashboard/bulk/tracking.py reads the file)."""
+
+    file = forms.FileField(
+        label="Tracking file (CSV)",
+        help_text="Columns: order number or external ID, carrier, tracking number. Comma, semicolon or tab.",
+    )
+    note = forms.CharField(
+        label="Note", required=False, max_length=TEXT_MAX, help_text="Kept in each order's history."
+    )
+
+
 FORMS: dict[str, type[forms.Form]] = {
     BulkJob.Action.STATUS: BulkStatusForm,
     BulkJob.Action.CANCEL: BulkCancelForm,

@@ -36,6 +36,7 @@ from django.utils import timezone
 from dashboard.api import client_for
 from dashboard.client import ApiBadAnswer, ApiError, OrdersApiClient
 from dashboard.models import BulkJob, BulkJobResult, StaffNote
+from secretbox import SecretBoxError
 
 logger = logging.getLogger("dashboard.bulk")
 
@@ -87,7 +88,10 @@ def job_run(*, job_id: int) -> str:
     job = _claim(job_id, runner)
     if job is None:
         return "not-claimed"
-    client = client_for(job.store, on_behalf_of=job.created_by_name or None)
+    try:
+        client = client_for(job.store, on_behalf_of=job.created_by_name or None)
+    except SecretBoxError as exc:
+        return _finish(job, runner, BulkJob.Status.FAILED, error=str(exc))
     calls = Calls(settings.BULK_JOB_CONCURRENCY)
     try:
         if not job.resolved:
@@ -177,12 +181,17 @@ def _resolve(job: BulkJob, client: OrdersApiClient, runner: str) -> None:
     limit = settings.BULK_JOB_MAX_ORDERS
     targets: list[dict[str, Any]] = []
     filters = {**(job.selection_filter or {}), "limit": 50}
-    for order in client.orders.iterate(**filters):
-        if len(targets) == limit:
-            raise JobStopped(
-                f"More than {limit:,} orders match the selection now; narrow the filters and start again."
-            )
-        targets.append({"id": order.id, "number": order.order_number})
+    try:
+        for order in client.orders.iterate(**filters):
+            if len(targets) == limit:
+                raise JobStopped(
+                    f"More than {limit:,} orders match the selection now; narrow the filters and start again."
+                )
+            targets.append({"id": order.id, "number": order.order_number})
+    except ApiError as exc:
+        raise JobStopped(
+            f"The selection could not be read from the Orders API ({exc.message}). Resume the job to try again."
+        ) from None
     updated = BulkJob.objects.filter(pk=job.pk, runner=runner).update(
         targets=targets, total=len(targets), resolved=True, heartbeat_at=timezone.now()
     )
@@ -237,6 +246,12 @@ def _call(job: BulkJob, client: OrdersApiClient, runner: str, target: dict[str, 
                 rate_limited += 1
                 _wait(job, runner, float(exc.retry_after or 1))
                 continue
+            if exc.status in {401, 403}:
+                # The key, not the order: every other order would be refused the same way.
+                raise JobStopped(
+                    f"The Orders API refused this store's key ({exc.message}); an admin must update it, "
+                    "then resume the job: done orders are skipped."
+                ) from None
             if exc.status is None or exc.status >= 500 or exc.error_code == "IDEMPOTENCY_KEY_IN_USE":
                 if transient < TRANSIENT_RETRIES:
                     _wait(job, runner, float(2**transient))

@@ -9,7 +9,6 @@ import io
 import uuid
 from collections.abc import Iterator
 
-from django import forms
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,7 +19,7 @@ from dashboard.audit import neutralise
 from dashboard.bulk import selection as selections
 from dashboard.bulk import tracking
 from dashboard.bulk.export import selection_csv_chunks
-from dashboard.bulk.forms import FORMS, REQUIRED, TEXT_MAX
+from dashboard.bulk.forms import FORMS, REQUIRED, TEXT_MAX, TrackingUploadForm
 from dashboard.bulk.services import job_cancel, job_create, job_resume
 from dashboard.models import BulkJob, BulkJobResult
 from dashboard.permissions import StoreAccess, role_allows, store_view
@@ -196,16 +195,6 @@ def selection_export(request: HttpRequest, access: StoreAccess) -> HttpResponseB
 def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield first
     yield from rest
-
-
-class TrackingUploadForm(forms.Form):
-    file = forms.FileField(
-        label="Tracking file (CSV)",
-        help_text="Columns: order number or external ID, carrier, tracking number. Comma, semicolon or tab.",
-    )
-    note = forms.CharField(
-        label="Note", required=False, max_length=TEXT_MAX, help_text="Kept in each order's history."
-    )
 
 
 # The preview between upload and apply: in the person's session, under a token the Apply form carries,

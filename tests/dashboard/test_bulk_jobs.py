@@ -10,6 +10,7 @@ from django.utils import timezone
 from dashboard.bulk import runner
 from dashboard.bulk.services import job_cancel, job_create, jobs_sweep_stale
 from dashboard.models import BulkJob, BulkJobResult, StaffNote
+from orders.auth import api_key_revoke
 from orders.models import HistoryEntry, Order
 from tests.factories import CustomerFactory, VariantFactory, make_order
 
@@ -245,3 +246,21 @@ def test_the_sweep_command_reports_what_it_queued(store, connection, settings, c
     call_command("bulk_jobs_sweep")
     assert capsys.readouterr().out == "bulk_jobs_sweep: queued 1 bulk jobs again\n"
     assert BulkJob.objects.get().status == "done"
+
+
+def test_a_refused_key_stops_the_job_instead_of_failing_every_order(
+    store, connection, admin_member, issued_key, django_capture_on_commit_callbacks
+):
+    orders = make_orders(store, {"pending": 3})
+    api_key_revoke(prefix=issued_key.api_key.prefix)
+    job = start(
+        connection,
+        admin_member,
+        django_capture_on_commit_callbacks,
+        action="status",
+        params={"status": "confirmed"},
+        targets=[{"id": str(o.id)} for o in orders["pending"]],
+    )
+    assert job.status == "failed"
+    assert job.error.startswith("The Orders API refused this store's key")
+    assert not BulkJobResult.objects.filter(job=job).exists()
