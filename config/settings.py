@@ -298,3 +298,11 @@ RATE_LIMIT_TIERS = {
     "premium": {"per_minute": 1_000, "per_hour": 50_000, "burst": 1_000},
 }
 RATE_LIMIT_BACKEND = os.environ.get("RATE_LIMIT_BACKEND", "cache" if REDIS_URL else "database")
+
+# Dashboard bulk jobs (dashboard/bulk/): the most orders one job may select, and how long a running job
+# may go without saving progress before `manage.py bulk_jobs_sweep` takes its worker for dead and
+# queues the job again (it resumes where it stopped; the API replays what was already sent).
+BULK_JOB_MAX_ORDERS = int(os.environ.get("BULK_JOB_MAX_ORDERS", "10000"))
+BULK_JOB_LEASE_SECONDS = int(os.environ.get("BULK_JOB_LEASE_SECONDS", "120"))
+# API calls a job keeps in flight at once (each waits mostly on the API and its database).
+BULK_JOB_CONCURRENCY = int(os.environ.get("BULK_JOB_CONCURRENCY", "4"))

@@ -8,9 +8,10 @@ from dashboard.models import StoreConnection
 from dashboard.transport import transport_for
 
 
-def client_for(store: StoreConnection, user=None) -> OrdersApiClient:
+def client_for(store: StoreConnection, user=None, *, on_behalf_of: str | None = None) -> OrdersApiClient:
+    """`on_behalf_of` names the person when there is no request user (a background job acting for the
+    person who started it)."""
     base_url, transport = transport_for(store.api_base_url)
-    on_behalf_of = None
     if user is not None and user.is_authenticated:
         on_behalf_of = user.get_full_name() or user.get_username()
     return OrdersApiClient(

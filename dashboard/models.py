@@ -3,6 +3,7 @@
 No order data lives here: orders are read through the API client (dashboard/client.py).
 """
 
+import uuid
 import zoneinfo
 
 from django.conf import settings
@@ -161,3 +162,103 @@ class DefaultSavedView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.view}"
+
+
+class BulkJob(models.Model):
+    """One bulk action on a selection of a store's orders, run in the background (dashboard/bulk/).
+
+    The selection is stored as the list's filter (`selection_filter`, the API's list parameters) or as
+    explicit order ids; at start the runner resolves a filter into `targets` (one entry per order:
+    id, number and any per-order parameters), kept here so a resumed job works on the same set.
+    `key` makes each order's Idempotency-Key (`bulk-<key>-<order id>`): a resumed or re-run job is
+    answered from the API's stored responses instead of acting twice.
+    """
+
+    class Action(models.TextChoices):
+        STATUS = "status", "Change status"
+        CANCEL = "cancel", "Cancel"
+        NOTE = "note", "Add a staff note"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    store = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="bulk_jobs")
+    # SET_NULL keeps the job when the user is deleted; created_by_name keeps who started it readable.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="bulk_jobs"
+    )
+    created_by_name = models.CharField(max_length=150)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    params = models.JSONField(default=dict, blank=True)  # status, note, carrier, tracking, reason, body
+    # Where the selection came from: a filter (the API's list parameters) or explicit ids.
+    selection_filter = models.JSONField(null=True, blank=True)
+    selection_label = models.CharField(max_length=500, blank=True)  # "Status: processing", for people
+    targets = models.JSONField(default=list, blank=True)  # [{"id", "number", "metadata"?}, …]
+    resolved = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    # The runner that holds the job: a resumed job gets a new one, and the old runner (if it was only
+    # slow, not dead) sees the change at its next chunk and stops.
+    runner = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # saved with every chunk
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["store", "-created_at"], name="bulkjob_store_recent"),
+            models.Index(fields=["status", "heartbeat_at"], name="bulkjob_status_heartbeat"),
+        ]
+
+    def __str__(self) -> str:
+        return f"bulk job #{self.pk} ({self.action}, {self.status})"
+
+    @property
+    def done_count(self) -> int:
+        return self.succeeded + self.failed
+
+    @property
+    def left(self) -> int:
+        return max(0, self.total - self.done_count)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.CANCELLED, self.Status.FAILED}
+
+
+class BulkJobResult(models.Model):
+    """What happened to one order of a bulk job; unique per (job, order), so a resume skips it."""
+
+    class Outcome(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="results")
+    order_id = models.CharField(max_length=64)
+    order_number = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    error_code = models.CharField(max_length=64, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "order_id"], name="one_result_per_job_order"),
+        ]
+        indexes = [models.Index(fields=["job", "outcome"], name="bulkresult_job_outcome")]
+
+    def __str__(self) -> str:
+        return f"{self.order_number or self.order_id}: {self.outcome}"

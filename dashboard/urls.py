@@ -97,3 +97,24 @@ urlpatterns = [
         name="webhook_delivery_retry",
     ),
 ]
+
+# Bulk jobs (issue 13): start from the orders list's selection, watch, cancel, resume, results as CSV;
+# the tracking-number upload; the selection as CSV.
+from dashboard.views import jobs as bulk_jobs  # noqa: E402 - kept with its routes to ease merging
+
+urlpatterns += [
+    path("stores/<slug:store_slug>/jobs/", bulk_jobs.job_list, name="job_list"),
+    path("stores/<slug:store_slug>/jobs/new/", bulk_jobs.job_new, name="job_new"),
+    path("stores/<slug:store_slug>/jobs/tracking/", bulk_jobs.tracking_upload, name="tracking_upload"),
+    path("stores/<slug:store_slug>/jobs/<int:job_id>/", bulk_jobs.job_detail, name="job_detail"),
+    path(
+        "stores/<slug:store_slug>/jobs/<int:job_id>/results.csv",
+        bulk_jobs.job_results_csv,
+        name="job_results_csv",
+    ),
+    path("stores/<slug:store_slug>/jobs/<int:job_id>/cancel/", bulk_jobs.job_cancel_view, name="job_cancel"),
+    path("stores/<slug:store_slug>/jobs/<int:job_id>/resume/", bulk_jobs.job_resume_view, name="job_resume"),
+    path(
+        "stores/<slug:store_slug>/orders/selection.csv", bulk_jobs.selection_export, name="selection_export"
+    ),
+]

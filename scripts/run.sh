@@ -82,6 +82,8 @@ start keep_running "refund worker" $PY manage.py db_worker --queue-name refunds,
 start keep_running "webhook worker" $PY manage.py webhook_worker
 # Queues again the deliveries and refunds whose task was lost (orders/management/commands/recovery_sweep.py).
 start keep_running "recovery sweep" $PY manage.py recovery_sweep --loop
+# Resumes the dashboard's bulk jobs whose worker died (dashboard/management/commands/bulk_jobs_sweep.py).
+start keep_running "bulk job sweep" $PY manage.py bulk_jobs_sweep --loop
 
 # Wait until the server answers (or died), then show where everything is.
 for _ in $(seq 100); do

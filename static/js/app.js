@@ -297,3 +297,125 @@
     }
   });
 })();
+
+// Bulk selection on the orders list (templates/dashboard/jobs/_selection_bar.html). What is ticked lives in
+// sessionStorage, keyed by store and filter (paging and sort do not change the set): it survives paging
+// and the Back button without a server round trip per click, ends with the tab, and a changed filter
+// starts a new selection. "Select all N matching" stores the filter itself, not ids: the job resolves
+// it when it starts (up to the documented limit).
+(function () {
+  "use strict";
+  var NOT_SELECTION = ["page", "page_size", "sort"];
+
+  function bar() { return document.getElementById("bulk-bar"); }
+  function keyFor(form) {
+    var params = new URLSearchParams(form.dataset.query || "");
+    NOT_SELECTION.forEach(function (name) { params.delete(name); });
+    var empty = [];
+    params.forEach(function (value, name) { if (value === "") empty.push(name); });
+    empty.forEach(function (name) { params.delete(name); });
+    params.sort();
+    return "bulk-selection:" + form.dataset.store + ":" + params.toString();
+  }
+  function load(form) {
+    try {
+      var state = JSON.parse(window.sessionStorage.getItem(keyFor(form)) || "null");
+      if (state && typeof state.ids === "object") return state;
+    } catch (e) { /* unreadable: start again */ }
+    return { all: false, ids: {} };
+  }
+  function save(form, state) {
+    var key = keyFor(form);
+    if (!state.all && Object.keys(state.ids).length === 0) window.sessionStorage.removeItem(key);
+    else window.sessionStorage.setItem(key, JSON.stringify(state));
+  }
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("input[data-bulk-row]")); }
+
+  function render() {
+    var form = bar();
+    if (!form) return;
+    var state = load(form);
+    var boxes = rows();
+    var pageAll = boxes.length > 0;
+    boxes.forEach(function (box) {
+      box.checked = state.all || Object.prototype.hasOwnProperty.call(state.ids, box.value);
+      box.disabled = state.all;
+      if (!box.checked) pageAll = false;
+    });
+    var head = document.querySelector("input[data-bulk-page]");
+    if (head) { head.checked = pageAll; head.disabled = state.all; }
+    var count = state.all ? Number(form.dataset.total) : Object.keys(state.ids).length;
+    form.hidden = count === 0;
+    form.querySelector("[data-bulk-count]").textContent = state.all ? form.dataset.totalDisplay : String(count);
+    form.querySelector("[data-bulk-scope]").textContent = state.all ? " · all orders matching these filters" : "";
+    var all = form.querySelector("[data-bulk-all]");
+    all.hidden = state.all || !pageAll || form.dataset.capped === "1" || Number(form.dataset.total) <= boxes.length;
+  }
+
+  document.body.addEventListener("change", function (event) {
+    var target = event.target;
+    var form = bar();
+    if (!form || !target.matches) return;
+    var state;
+    if (target.matches("input[data-bulk-row]")) {
+      state = load(form);
+      if (target.checked) state.ids[target.value] = target.dataset.number || "";
+      else delete state.ids[target.value];
+    } else if (target.matches("input[data-bulk-page]")) {
+      state = load(form);
+      rows().forEach(function (box) {
+        if (target.checked) state.ids[box.value] = box.dataset.number || "";
+        else delete state.ids[box.value];
+      });
+    } else {
+      return;
+    }
+    save(form, state);
+    render();
+  });
+
+  document.body.addEventListener("click", function (event) {
+    var form = bar();
+    if (!form || !event.target.closest) return;
+    if (event.target.closest("[data-bulk-all]")) {
+      save(form, { all: true, ids: {} });
+      render();
+    } else if (event.target.closest("[data-bulk-clear]")) {
+      save(form, { all: false, ids: {} });
+      render();
+    }
+  });
+
+  document.body.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.id !== "bulk-bar") return;
+    var state = load(form);
+    form.elements.scope.value = state.all ? "filter" : "ids";
+    form.elements.query.value = form.dataset.query || "";
+    form.elements.targets.value = state.all ? "" : JSON.stringify(Object.keys(state.ids).map(function (id) {
+      return { id: id, number: state.ids[id] };
+    }));
+  });
+
+  document.addEventListener("DOMContentLoaded", render);
+  render();
+  document.body.addEventListener("htmx:afterSettle", render);
+  // Back/forward restores a cached page (the browser's or htmx's history): tick what the selection says now.
+  window.addEventListener("pageshow", render);
+  document.body.addEventListener("htmx:historyRestore", render);
+})();
+
+// Bulk job page (templates/dashboard/jobs/job_detail.html): the progress region polls itself while the
+// job runs; when the server says `job-finished`, say so once in the page's live region.
+(function () {
+  "use strict";
+  document.body.addEventListener("job-finished", function () {
+    var announce = document.getElementById("job-announce");
+    var progress = document.getElementById("job-progress");
+    if (!announce || !progress) return;
+    var done = progress.querySelector("#job-succeeded");
+    var failed = progress.querySelector("#job-failed");
+    announce.textContent = "Job " + progress.dataset.status + ": " + (done ? done.textContent : "0") +
+      " done, " + (failed ? failed.textContent : "0") + " failed.";
+  });
+})();

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from dashboard import urls as dashboard_urls
-from dashboard.models import Role, SavedView
+from dashboard.models import BulkJob, Role, SavedView
 from tests.dashboard.conftest import make_member
 from tests.dashboard.test_webhooks_pages import make_endpoint_with_delivery
 from tests.factories import make_order
@@ -46,7 +46,18 @@ ACCESS = {
     "saved_view_delete": Role.ADMIN,
     "saved_view_move": Role.ADMIN,
     "saved_view_default": Role.VIEWER,
+    # Bulk jobs (issue 13); the cancel-jobs role is checked per action in tests/dashboard/test_bulk_views.py.
+    "job_list": Role.VIEWER,
+    "job_detail": Role.VIEWER,
+    "job_results_csv": Role.VIEWER,
+    "job_new": Role.SUPPORT,
+    "job_cancel": Role.SUPPORT,
+    "job_resume": Role.SUPPORT,
+    "tracking_upload": Role.SUPPORT,
+    "selection_export": Role.SUPPORT,
 }
+# POST-only bulk views: a GET by an allowed role is sent back where it came from (302), nothing done.
+REDIRECT_ON_GET = {"job_new", "job_cancel", "job_resume", "selection_export"}
 # Views that only accept POST (Django's LogoutView).
 POST_ONLY = {"logout"}
 # Action buttons that only accept POST: an empty form is refused with a redirect back (302), nothing done.
@@ -108,13 +119,14 @@ def test_access_matrix(client, connection, other_connection, store, name, person
         "webhook_id": str(endpoint.id),
         "delivery_id": str(delivery.id),
         "view_id": SavedView.objects.filter(store=connection).first().pk,
+        "job_id": BulkJob.objects.create(store=connection, created_by_name="x", action="note", params={}).pk,
     }
     url = reverse(f"dashboard:{name}", kwargs={k: values[k] for k in pattern.pattern.converters})
     # when
     response = client.post(url) if name in POST_ONLY | POST_ACTIONS | VIEW_POST_ACTIONS else client.get(url)
     # then
     expected = expected_status(ACCESS[name], persona)
-    if expected == 200 and name in POST_ACTIONS | VIEW_POST_ACTIONS:
+    if expected == 200 and name in POST_ACTIONS | VIEW_POST_ACTIONS | REDIRECT_ON_GET:
         expected = 302
     if expected == "login":
         assert response.status_code == 302
