@@ -21,6 +21,7 @@ from django.http import QueryDict
 from dashboard.api_types import Order
 from dashboard.client import ApiError
 from dashboard.errors import failure_for
+from dashboard.tracking import CARRIER_KEY, TRACKING_NUMBER_KEY, known_carriers
 from dashboard.vocabulary import status_choices
 
 # The status dialog never offers `cancelled`: cancelling goes through the cancel dialog, which needs
@@ -30,9 +31,6 @@ NOT_A_STATUS_UPDATE = frozenset({"cancelled"})
 NEW_METADATA_ROWS = 3
 # More rows than the API's 50 keys plus the blank ones is a forged form, refused before any work.
 MAX_ROWS = 60
-# The metadata keys a status update writes for fulfilment (the seed's SDK uses these names).
-TRACKING_NUMBER_KEY = "trackingNumber"
-CARRIER_KEY = "carrier"
 
 
 def new_idempotency_key() -> str:
@@ -202,8 +200,13 @@ def metadata_rows(
 
 class StatusUpdateForm(ActionForm):
     status = StatusChoiceField(label="New status")
+    # Asked only for a move to a shipping status (tracking.shipping_statuses); the API checks the length.
     tracking_number = forms.CharField(label="Tracking number", required=False)
-    carrier = forms.CharField(label="Carrier", required=False)
+    carrier = forms.CharField(
+        label="Carrier",
+        required=False,
+        widget=forms.TextInput(attrs={"list": "carrier-names", "autocomplete": "off"}),
+    )
     note = forms.CharField(
         label="Note",
         required=False,
@@ -223,13 +226,42 @@ class StatusUpdateForm(ActionForm):
     }
     needs_statuses = True
 
-    def __init__(self, *args: Any, order: Order, statuses: Sequence[str], **kwargs: Any) -> None:
-        """`statuses`: every status of the API (dashboard/vocabulary.py), passed in by the view."""
+    def __init__(
+        self,
+        *args: Any,
+        order: Order,
+        statuses: Sequence[str],
+        shipping_statuses: frozenset[str] = frozenset(),
+        **kwargs: Any,
+    ) -> None:
+        """`statuses`: every status of the API (dashboard/vocabulary.py); `shipping_statuses`: those a
+        move to asks for tracking (tracking.shipping_statuses); both passed in by the view."""
         super().__init__(*args, order=order, **kwargs)
         field = cast(StatusChoiceField, self.fields["status"])
         field.targets = frozenset(statuses) - NOT_A_STATUS_UPDATE
         field.choices = status_choices(s for s in order.allowed_transitions if s not in NOT_A_STATUS_UPDATE)
+        self.shipping_statuses = shipping_statuses
+        self.carriers = known_carriers()
         self.rows = self.extra_metadata = metadata_rows(self.data if self.is_bound else None, extra=2)
+
+    @property
+    def offers_tracking(self) -> bool:
+        """Whether any move offered ships the order (else the tracking fields are not shown at all)."""
+        return any(status in self.shipping_statuses for status, _ in self.fields["status"].choices)
+
+    @property
+    def ships(self) -> bool:
+        """Whether the chosen (or preselected) status is a shipping one: the tracking fields show."""
+        return self["status"].value() in self.shipping_statuses
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        status = cleaned.get("status")
+        if status and status not in self.shipping_statuses:
+            for name in ("tracking_number", "carrier"):
+                if cleaned.get(name):
+                    self.add_error(name, f"Only a move that ships the order takes a {name.replace('_', ' ')}.")
+        return cleaned
 
     def metadata(self) -> dict[str, Any] | None:
         patch = self.extra_metadata.patch()

@@ -14,6 +14,7 @@ from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils.html import format_html
 
+from dashboard.navigation import detail_url
 from dashboard.templatetags.dashboard_tags import money, status_badge
 
 # column name → API sort field (ascending form).
@@ -37,12 +38,23 @@ class OrderTable(tables.Table):
         orderable = False
         empty_text = "No orders match these filters."
 
-    def __init__(self, data: Any, *, store_slug: str, **kwargs: Any) -> None:
+    def __init__(
+        self, data: Any, *, store_slug: str, list_query: str | None = None, offset: int = 0, **kwargs: Any
+    ) -> None:
+        """`list_query`/`offset`: the list's query string and the page's first position, carried to the
+        order page for its previous/next links and its way back (dashboard/navigation.py)."""
         self.store_slug = store_slug
+        self.list_query = list_query
+        self.positions = {record.id: offset + index for index, record in enumerate(data)}
         super().__init__(data, **kwargs)
 
     def render_order_number(self, value: str, record: Any) -> str:
-        url = reverse("dashboard:order_detail", args=[self.store_slug, record.id])
+        if self.list_query is None:
+            url = reverse("dashboard:order_detail", args=[self.store_slug, record.id])
+        else:
+            url = detail_url(
+                self.store_slug, record.id, list_params=self.list_query, position=self.positions[record.id]
+            )
         return format_html('<a class="order-link" href="{}">{}</a>', url, value)
 
     def render_created_at(self, value: Any) -> str:

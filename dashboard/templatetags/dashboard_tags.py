@@ -9,6 +9,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from dashboard.tracking import tracking_of
+
 register = template.Library()
 
 # Currencies without minor units; everything else shows two decimals.
@@ -36,3 +38,10 @@ def money(amount: Any, currency: str = "") -> SafeString:
 @register.filter
 def humanize_key(value: str) -> str:
     return str(value).replace("_", " ")
+
+
+@register.filter
+def tracking(metadata: Any) -> Any:
+    """`{% with t=order.metadata|tracking %}`: the order's tracking number, carrier and carrier link
+    (dashboard/tracking.py), or None."""
+    return tracking_of(metadata)

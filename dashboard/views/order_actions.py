@@ -43,6 +43,7 @@ from dashboard.api_types import Order
 from dashboard.client import ApiError, OrdersApiClient
 from dashboard.errors import failure_for
 from dashboard.permissions import StoreAccess, store_view
+from dashboard.tracking import shipping_statuses
 from dashboard.vocabulary import status_table
 
 TEMPLATES = "dashboard/orders/actions"
@@ -213,11 +214,10 @@ def _run(request: HttpRequest, access: StoreAccess, order_id: str, action: Actio
     try:
         order = client.orders.get(order_id)
         # The status form accepts the API's statuses: fetched (cached) only for the form that needs them.
-        kwargs = (
-            {"statuses": status_table(access.store, client).statuses}
-            if action.form_class.needs_statuses
-            else {}
-        )
+        kwargs: dict[str, Any] = {}
+        if action.form_class.needs_statuses:
+            table = status_table(access.store, client)
+            kwargs = {"statuses": table.statuses, "shipping_statuses": shipping_statuses(table)}
     except ApiError as exc:
         if not request.htmx:  # type: ignore[attr-defined]
             raise  # a page of its own: the one failure mapper renders it

@@ -119,3 +119,15 @@
     if (opener) opener.focus();
   }, true);
 })();
+
+// The status dialog asks for carrier and tracking number only for a move that ships the order: the
+// server renders the fieldset for the preselected status and lists the shipping statuses on it.
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (!select.matches || !select.matches(".action-form select[name=status]")) return;
+  var fields = select.form && select.form.querySelector(".tracking-fields");
+  if (!fields) return;
+  var ships = (fields.dataset.shippingStatuses || "").split(" ").indexOf(select.value) !== -1;
+  fields.hidden = !ships;
+  fields.disabled = !ships; // disabled controls are not sent: nothing typed before stays behind
+});
