@@ -22,7 +22,7 @@ from dashboard.api_types import Order
 from dashboard.client import ApiError
 from dashboard.errors import failure_for
 from dashboard.tracking import CARRIER_KEY, TRACKING_NUMBER_KEY, known_carriers
-from dashboard.vocabulary import status_choices
+from dashboard.vocabulary import status_choices, status_label
 
 # The status dialog never offers `cancelled`: cancelling goes through the cancel dialog, which needs
 # the admin role (a support member must not cancel by way of a status update).
@@ -257,10 +257,17 @@ class StatusUpdateForm(ActionForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         status = cleaned.get("status")
-        if status and status not in self.shipping_statuses:
-            for name in ("tracking_number", "carrier"):
-                if cleaned.get(name):
-                    self.add_error(name, f"Only a move that ships the order takes a {name.replace('_', ' ')}.")
+        if (
+            status
+            and status not in self.shipping_statuses
+            and (cleaned.get("tracking_number") or cleaned.get("carrier"))
+        ):
+            # At the top: for such a move the tracking fields are not on the form at all.
+            shipping = ", ".join(status_label(s) for s in sorted(self.shipping_statuses)) or "none"
+            self.add_error(
+                None,
+                f"A tracking number and carrier go only with a move that ships the order ({shipping}).",
+            )
         return cleaned
 
     def metadata(self) -> dict[str, Any] | None:
