@@ -44,6 +44,7 @@ from dashboard.client import ApiError, OrdersApiClient
 from dashboard.errors import failure_for
 from dashboard.permissions import StoreAccess, store_view
 from dashboard.tracking import shipping_statuses
+from dashboard.views.notes import timeline_context
 from dashboard.vocabulary import status_table
 
 TEMPLATES = "dashboard/orders/actions"
@@ -264,6 +265,7 @@ def _render(
         else reverse("dashboard:order_list", args=[access.store.slug]),
         "refresh": refresh and in_dialog,
         "oob": True,
+        **(timeline_context(request, access, order) if refresh and in_dialog and order else {}),
     }
     template = f"{TEMPLATES}/{action.name}.html"
     if not in_dialog:
@@ -279,9 +281,8 @@ def _succeeded(request: HttpRequest, access: StoreAccess, order: Order, message:
     if not request.htmx:  # type: ignore[attr-defined]
         messages.success(request, message)
         return redirect("dashboard:order_detail", access.store.slug, order.id)
-    response = render(
-        request, f"{TEMPLATES}/_succeeded.html", {"order": order, "message": message, "oob": True}
-    )
+    context = {"order": order, "message": message, "oob": True, **timeline_context(request, access, order)}
+    response = render(request, f"{TEMPLATES}/_succeeded.html", context)
     response["HX-Trigger"] = json.dumps({ORDER_CHANGED: {"orderId": order.id}})
     # After the swaps have settled, so the focus can go back to the (new) button that opened the dialog.
     response["HX-Trigger-After-Settle"] = json.dumps({ACTION_SUCCEEDED: {"message": message}})

@@ -16,6 +16,7 @@ from dashboard.filters import API_FIELD_TO_FORM, SORTS, OrderFilterSet
 from dashboard.navigation import list_context, list_query
 from dashboard.permissions import StoreAccess, store_view
 from dashboard.tables import SORTABLE, OrderTable
+from dashboard.views.notes import timeline_context
 from dashboard.vocabulary import status_table
 
 LIST_TEMPLATE = "dashboard/orders/order_list.html"
@@ -127,7 +128,8 @@ def order_detail(request: HttpRequest, access: StoreAccess, order_id: str) -> Ht
         client=client,
         filterset=lambda params: _filterset(params, access, client),
     )
-    return render(request, "dashboard/orders/order_detail.html", {"order": order, "navigation": navigation})
+    context = {"order": order, "navigation": navigation, **timeline_context(request, access, order)}
+    return render(request, "dashboard/orders/order_detail.html", context)
 
 
 @store_view("export")
