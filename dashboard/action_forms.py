@@ -239,7 +239,8 @@ class StatusUpdateForm(ActionForm):
         super().__init__(*args, order=order, **kwargs)
         field = cast(StatusChoiceField, self.fields["status"])
         field.targets = frozenset(statuses) - NOT_A_STATUS_UPDATE
-        field.choices = status_choices(s for s in order.allowed_transitions if s not in NOT_A_STATUS_UPDATE)
+        self.offered = [s for s in order.allowed_transitions if s not in NOT_A_STATUS_UPDATE]
+        field.choices = status_choices(self.offered)
         self.shipping_statuses = shipping_statuses
         self.carriers = known_carriers()
         self.rows = self.extra_metadata = metadata_rows(self.data if self.is_bound else None, extra=2)
@@ -247,7 +248,7 @@ class StatusUpdateForm(ActionForm):
     @property
     def offers_tracking(self) -> bool:
         """Whether any move offered ships the order (else the tracking fields are not shown at all)."""
-        return any(status in self.shipping_statuses for status, _ in self.fields["status"].choices)
+        return any(status in self.shipping_statuses for status in self.offered)
 
     @property
     def ships(self) -> bool:

@@ -20,13 +20,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from dashboard.api_types import HistoryEntry
 from dashboard.models import Role, StaffNote, StoreConnection
 from dashboard.permissions import StoreAccess, role_allows
+
+# The signed-in person (`request.user`; the note views run behind login_required).
+User = Any
 
 EDIT_WINDOW = timedelta(minutes=15)
 # The role table's action that writing a note needs (spec/dashboard.md §1): support and admins.
@@ -44,7 +46,7 @@ def author_display(user: Any) -> str:
 
 
 def add_note(
-    store: StoreConnection, order_id: str, author: AbstractBaseUser, body: str, *, order_number: str = ""
+    store: StoreConnection, order_id: str, author: User, body: str, *, order_number: str = ""
 ) -> StaffNote:
     """Write one note; `body` is stripped and must not be empty (callers validate it in their form).
     `order_id` is the API's order UUID; `order_number` (e.g. ORD-000123) only labels it in the audit."""
@@ -65,20 +67,18 @@ def can_write(access: StoreAccess) -> bool:
     return role_allows(access.role, WRITE_ACTION)
 
 
-def can_edit(note: StaffNote, user: AbstractBaseUser | AnonymousUser, *, now: datetime | None = None) -> bool:
+def can_edit(note: StaffNote, user: User, *, now: datetime | None = None) -> bool:
     """Only the author, and only within EDIT_WINDOW of writing it."""
     now = now or timezone.now()
     return note.author_id is not None and note.author_id == user.pk and now - note.created_at <= EDIT_WINDOW
 
 
-def can_delete(
-    note: StaffNote, user: AbstractBaseUser | AnonymousUser, role: str, *, now: datetime | None = None
-) -> bool:
+def can_delete(note: StaffNote, user: User, role: str, *, now: datetime | None = None) -> bool:
     """Admins delete any note; others only what they may still edit."""
     return Role(role) == Role.ADMIN or can_edit(note, user, now=now)
 
 
-def edit_note(note: StaffNote, user: AbstractBaseUser, body: str) -> StaffNote:
+def edit_note(note: StaffNote, user: User, body: str) -> StaffNote:
     """Change the text of `note`; NoteRefused when `user` may not (any more)."""
     if not can_edit(note, user):
         raise NoteRefused(_refusal(note, user, "edited"))
@@ -90,7 +90,7 @@ def edit_note(note: StaffNote, user: AbstractBaseUser, body: str) -> StaffNote:
     return note
 
 
-def delete_note(note: StaffNote, user: AbstractBaseUser, role: str) -> None:
+def delete_note(note: StaffNote, user: User, role: str) -> None:
     """Delete `note`; NoteRefused when `user` with `role` may not."""
     if not can_delete(note, user, role):
         raise NoteRefused(_refusal(note, user, "deleted"))
@@ -149,7 +149,7 @@ def order_timeline(
     entries: Iterable[HistoryEntry],
     notes: Iterable[StaffNote],
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User,
     role: str,
 ) -> list[TimelineItem]:
     """The API's history entries and the staff notes, oldest first, as one timeline. A note written at

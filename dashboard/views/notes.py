@@ -23,26 +23,26 @@ from dashboard.permissions import StoreAccess, store_view
 TIMELINE = "dashboard/orders/order_detail.html#order-history"
 
 
-@require_POST
 @store_view(notes.WRITE_ACTION)
+@require_POST
 def note_add(request: HttpRequest, access: StoreAccess, order_id: str) -> HttpResponse:
     order = client_for(access.store, request.user).orders.get(order_id)
     form = notes.NoteForm(request.POST)
     if not form.is_valid():
-        return _answer(request, access, order, form=form, error=" ".join(form.errors["body"]))
+        return _answer(request, access, order, form=form, error=" ".join(str(e) for e in form.errors["body"]))
     notes.add_note(
         access.store, order.id, request.user, form.cleaned_data["body"], order_number=order.order_number
     )
     return _answer(request, access, order, message="Note added.")
 
 
-@require_POST
 @store_view(notes.WRITE_ACTION)
+@require_POST
 def note_edit(request: HttpRequest, access: StoreAccess, order_id: str, note_id: int) -> HttpResponse:
     order, note = _order_and_note(request, access, order_id, note_id)
     form = notes.NoteForm(request.POST)
     if not form.is_valid():
-        return _answer(request, access, order, error=" ".join(form.errors["body"]))
+        return _answer(request, access, order, error=" ".join(str(e) for e in form.errors["body"]))
     try:
         notes.edit_note(note, request.user, form.cleaned_data["body"])
     except notes.NoteRefused as exc:
@@ -50,8 +50,8 @@ def note_edit(request: HttpRequest, access: StoreAccess, order_id: str, note_id:
     return _answer(request, access, order, message="Note saved.")
 
 
-@require_POST
 @store_view(notes.WRITE_ACTION)
+@require_POST
 def note_delete(request: HttpRequest, access: StoreAccess, order_id: str, note_id: int) -> HttpResponse:
     order, note = _order_and_note(request, access, order_id, note_id)
     try:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from dashboard.api import client_for
 from dashboard.client import ApiError, OrdersApiClient
+from dashboard.customer_panel import customer_panel
 from dashboard.filters import API_FIELD_TO_FORM, SORTS, OrderFilterSet
 from dashboard.navigation import list_context, list_query
 from dashboard.permissions import StoreAccess, store_view
@@ -56,6 +57,7 @@ def _table_context(request: HttpRequest, access: StoreAccess, filterset: OrderFi
     context: dict = {
         "list_url": request.path,
         "clear_url": _url(request, keep=("sort", "page_size")),
+        "without_customer_url": _url(request, customer=None, page=None),
         "export_url": reverse("dashboard:order_export", args=[access.store.slug])
         + "?"
         # Every row of the current filters in the current sort: only paging is dropped.
@@ -128,7 +130,12 @@ def order_detail(request: HttpRequest, access: StoreAccess, order_id: str) -> Ht
         client=client,
         filterset=lambda params: _filterset(params, access, client),
     )
-    context = {"order": order, "navigation": navigation, **timeline_context(request, access, order)}
+    context = {
+        "order": order,
+        "navigation": navigation,
+        "customer_panel": customer_panel(client, order, store_slug=access.store.slug),
+        **timeline_context(request, access, order),
+    }
     return render(request, "dashboard/orders/order_detail.html", context)
 
 

@@ -131,3 +131,23 @@ document.addEventListener("change", function (event) {
   fields.hidden = !ships;
   fields.disabled = !ships; // disabled controls are not sent: nothing typed before stays behind
 });
+
+// Copy buttons (the customer's email and phone on the order page): shown only with JavaScript and a
+// clipboard; the text itself stays a mailto:/tel: link to select by hand.
+(function () {
+  "use strict";
+  if (!navigator.clipboard) return;
+  document.querySelectorAll("[data-copy-from]").forEach(function (button) { button.hidden = false; });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy-from]");
+    if (!button) return;
+    var source = document.getElementById(button.dataset.copyFrom);
+    if (!source) return;
+    var label = button.firstChild;
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      label.textContent = "Copied";
+      button.setAttribute("aria-live", "polite");
+      setTimeout(function () { label.textContent = "Copy"; }, 2000);
+    });
+  });
+})();

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from dashboard import urls as dashboard_urls
 from dashboard.models import Role
+from dashboard.notes import add_note
 from tests.dashboard.conftest import make_member
 from tests.dashboard.test_webhooks_pages import make_endpoint_with_delivery
 from tests.factories import make_order
@@ -28,6 +29,9 @@ ACCESS = {
     "order_metadata_edit": Role.SUPPORT,
     "order_cancel": Role.ADMIN,
     "order_refund": Role.ADMIN,
+    "order_note_add": Role.SUPPORT,
+    "order_note_edit": Role.SUPPORT,
+    "order_note_delete": Role.SUPPORT,
     "store_overview": Role.VIEWER,
     "history_list": Role.VIEWER,
     "history_export": Role.SUPPORT,
@@ -45,6 +49,8 @@ ACCESS = {
 POST_ONLY = {"logout"}
 # Action buttons that only accept POST: an empty form is refused with a redirect back (302), nothing done.
 POST_ACTIONS = {"webhook_toggle", "webhook_rotate_secret", "webhook_test", "webhook_delivery_retry"}
+# Staff notes, POST only: an empty (or refused) form comes back as a message on the order page (302).
+NOTE_POSTS = {"order_note_add", "order_note_edit", "order_note_delete"}
 # Webhook views that act on POST (the forms and the buttons): checked per persona below.
 WEBHOOK_POSTS = POST_ACTIONS | {"webhook_create", "webhook_edit", "webhook_delete"}
 # Views that render a form on GET and act on POST: the role is checked for both (the POST matrix below).
@@ -99,13 +105,16 @@ def test_access_matrix(client, connection, other_connection, store, name, person
         "order_id": str(order.id),
         "webhook_id": str(endpoint.id),
         "delivery_id": str(delivery.id),
+        "note_id": add_note(
+            connection, str(order.id), make_member("author@example.com", None, None), "A note"
+        ).pk,
     }
     url = reverse(f"dashboard:{name}", kwargs={k: values[k] for k in pattern.pattern.converters})
     # when
-    response = client.post(url) if name in POST_ONLY | POST_ACTIONS else client.get(url)
+    response = client.post(url) if name in POST_ONLY | POST_ACTIONS | NOTE_POSTS else client.get(url)
     # then
     expected = expected_status(ACCESS[name], persona)
-    if expected == 200 and name in POST_ACTIONS:
+    if expected == 200 and name in POST_ACTIONS | NOTE_POSTS:
         expected = 302
     if expected == "login":
         assert response.status_code == 302
