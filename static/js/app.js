@@ -145,9 +145,10 @@ document.addEventListener("change", function (event) {
     if (!source) return;
     var label = button.firstChild;
     navigator.clipboard.writeText(source.textContent.trim()).then(function () {
-      label.textContent = "Copied";
       button.setAttribute("aria-live", "polite");
-      setTimeout(function () { label.textContent = "Copy"; }, 2000);
+      label.textContent = "Copied";
+      // Back to "Copy" once the person moves on, so the next copy is confirmed again.
+      button.addEventListener("blur", function () { label.textContent = "Copy"; }, { once: true });
     });
   });
 })();
