@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from dashboard.navigation import detail_url
 from dashboard.templatetags.dashboard_tags import money, status_badge
+from dashboard.tracking import tracking_url
 
 # column name → API sort field (ascending form).
 SORTABLE = {"order_number": "orderNumber", "created_at": "createdAt", "total": "total"}
@@ -27,6 +28,7 @@ class OrderTable(tables.Table):
     customer = tables.Column("Customer", accessor="customer_name", orderable=False)
     status = tables.Column("Status", orderable=False)
     payment_status = tables.Column("Payment", orderable=False)
+    tracking = tables.Column("Tracking", accessor="tracking_number", orderable=False, default="—")
     item_count = tables.Column(
         "Items", orderable=False, attrs={"th": {"class": "num"}, "td": {"class": "num"}}
     )
@@ -75,6 +77,15 @@ class OrderTable(tables.Table):
 
     def render_payment_status(self, value: str) -> str:
         return status_badge(value, kind="payment")
+
+    def render_tracking(self, value: str, record: Any) -> str:
+        url = tracking_url(record.carrier, value)
+        number = format_html('<a class="tracking-link mono" href="{}">{}</a>', url, value) if url else value
+        return format_html(
+            '<span class="cell-stack"><span>{}</span><span class="muted small">{}</span></span>',
+            number,
+            record.carrier,
+        )
 
     def render_total(self, value: Any, record: Any) -> str:
         return money(value, record.currency)

@@ -115,6 +115,20 @@ def test_every_named_carrier_has_a_tracking_page():
 
 
 @pytest.mark.usefixtures("connection")
+def test_the_list_shows_tracking_with_the_carriers_link(viewer_client, store):
+    # given
+    order_in(store, "shipped", {"trackingNumber": "1Z 42", "carrier": "UPS"})
+    order_in(store, "shipped", {"trackingNumber": "AP-9", "carrier": "Acme Post"})
+    order_in(store, "processing")
+    # when
+    html = viewer_client.get("/stores/acme/orders/").content.decode()
+    # then
+    assert '<a class="tracking-link mono" href="https://www.ups.com/track?tracknum=1Z%2042">1Z 42</a>' in html
+    assert '<span>AP-9</span><span class="muted small">Acme Post</span>' in html
+    assert '<td data-label="Tracking">—</td>' in html
+
+
+@pytest.mark.usefixtures("connection")
 def test_searching_a_tracking_number_finds_the_order(viewer_client, store):
     """Needs the API's `search` to match metadata.trackingNumber (helper "search", issue 12 build 2)."""
     # given
