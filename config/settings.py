@@ -266,6 +266,20 @@ LOGGING = {
 # of reads (and of writes that carry an Idempotency-Key) on connection errors and 5xx.
 DASHBOARD_API_TIMEOUT = float(os.environ.get("DASHBOARD_API_TIMEOUT", "10"))
 DASHBOARD_API_RETRIES = int(os.environ.get("DASHBOARD_API_RETRIES", "2"))
+# A carrier's tracking page: `{number}` is replaced by the URL-quoted tracking number (dashboard/tracking.py).
+# Matched on the order's `metadata.carrier`, ignoring case; an unknown carrier shows the number without a link.
+DASHBOARD_CARRIER_TRACKING_URLS = {
+    "UPS": "https://www.ups.com/track?tracknum={number}",
+    "FedEx": "https://www.fedex.com/fedextrack/?trknbr={number}",
+    "DHL": "https://www.dhl.com/global-en/home/tracking/tracking-express.html?submit=1&tracking-id={number}",
+    "USPS": "https://tools.usps.com/go/TrackConfirmAction?tLabels={number}",
+    "BRT": "https://vas.brt.it/vas/sped_det_show.hsm?Nspediz={number}",
+    "GLS": "https://gls-group.com/GROUP/en/parcel-tracking?match={number}",
+    "Poste Italiane": "https://www.poste.it/cerca/index.html#/risultati-spedizioni/{number}",
+    "Royal Mail": "https://www.royalmail.com/track-your-item#/tracking-results/{number}",
+    "DPD": "https://www.dpd.co.uk/apps/tracking/?parcel={number}",
+    "Evri": "https://www.evri.com/track/parcel/{number}",
+}
 # Sign-in throttling: this many failures per username+IP lock that pair out for the lockout period.
 DASHBOARD_LOGIN_MAX_FAILURES = 5
 DASHBOARD_LOGIN_LOCKOUT_SECONDS = 15 * 60

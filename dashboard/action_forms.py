@@ -23,7 +23,8 @@ from dashboard.api_types import Order
 from dashboard.client import ApiError
 from dashboard.errors import failure_for
 from dashboard.templatetags.dashboard_tags import money_plain
-from dashboard.vocabulary import status_choices
+from dashboard.tracking import CARRIER_KEY, TRACKING_NUMBER_KEY, known_carriers
+from dashboard.vocabulary import status_choices, status_label
 
 # The status dialog never offers `cancelled`: cancelling goes through the cancel dialog, which needs
 # the admin role (a support member must not cancel by way of a status update).
@@ -36,9 +37,6 @@ ADD_ROW = "add_row"
 METADATA_PREFIX = "meta"
 # More rows than the API's 50 keys plus the blank ones is a forged form, refused before any work.
 MAX_ROWS = 60
-# The metadata keys a status update writes for fulfilment (the seed's SDK uses these names).
-TRACKING_NUMBER_KEY = "trackingNumber"
-CARRIER_KEY = "carrier"
 # The API's text limits (spec §3.5, §3.10): reasons and notes, metadata keys and values. Given to the
 # browser as `maxlength` only: the API checks them and its refusal lands at the field.
 MAX_REASON = 500
@@ -236,8 +234,13 @@ def metadata_rows(
 
 class StatusUpdateForm(ActionForm):
     status = StatusChoiceField(label="New status")
+    # Asked only for a move to a shipping status (tracking.shipping_statuses); the API checks the length.
     tracking_number = forms.CharField(label="Tracking number", required=False)
-    carrier = forms.CharField(label="Carrier", required=False)
+    carrier = forms.CharField(
+        label="Carrier",
+        required=False,
+        widget=forms.TextInput(attrs={"list": "carrier-names", "autocomplete": "off"}),
+    )
     note = forms.CharField(
         label="Note",
         required=False,
@@ -257,13 +260,50 @@ class StatusUpdateForm(ActionForm):
     }
     needs_statuses = True
 
-    def __init__(self, *args: Any, order: Order, statuses: Sequence[str], **kwargs: Any) -> None:
-        """`statuses`: every status of the API (dashboard/vocabulary.py), passed in by the view."""
+    def __init__(
+        self,
+        *args: Any,
+        order: Order,
+        statuses: Sequence[str],
+        shipping_statuses: frozenset[str] = frozenset(),
+        **kwargs: Any,
+    ) -> None:
+        """`statuses`: every status of the API (dashboard/vocabulary.py); `shipping_statuses`: those a
+        move to asks for tracking (tracking.shipping_statuses); both passed in by the view."""
         super().__init__(*args, order=order, **kwargs)
         field = cast(StatusChoiceField, self.fields["status"])
         field.targets = frozenset(statuses) - NOT_A_STATUS_UPDATE
-        field.choices = status_choices(s for s in order.allowed_transitions if s not in NOT_A_STATUS_UPDATE)
+        self.offered = [s for s in order.allowed_transitions if s not in NOT_A_STATUS_UPDATE]
+        field.choices = status_choices(self.offered)
+        self.shipping_statuses = shipping_statuses
+        self.carriers = known_carriers()
         self.rows = self.extra_metadata = metadata_rows(self.data if self.is_bound else None, extra=2)
+
+    @property
+    def offers_tracking(self) -> bool:
+        """Whether any move offered ships the order (else the tracking fields are not shown at all)."""
+        return any(status in self.shipping_statuses for status in self.offered)
+
+    @property
+    def ships(self) -> bool:
+        """Whether the chosen (or preselected) status is a shipping one: the tracking fields show."""
+        return self["status"].value() in self.shipping_statuses
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        status = cleaned.get("status")
+        if (
+            status
+            and status not in self.shipping_statuses
+            and (cleaned.get("tracking_number") or cleaned.get("carrier"))
+        ):
+            # At the top: for such a move the tracking fields are not on the form at all.
+            shipping = ", ".join(status_label(s) for s in sorted(self.shipping_statuses)) or "none"
+            self.add_error(
+                None,
+                f"A tracking number and carrier go only with a move that ships the order ({shipping}).",
+            )
+        return cleaned
 
     def metadata(self) -> dict[str, Any] | None:
         patch = self.extra_metadata.patch()

@@ -84,6 +84,9 @@ class OrderSummary(ApiModel):
     currency: str
     created_at: AwareDatetime
     updated_at: AwareDatetime
+    # metadata.trackingNumber and .carrier; absent from APIs that do not send them in list rows.
+    tracking_number: Text = ""
+    carrier: Text = ""
 
 
 class Address(ApiModel):

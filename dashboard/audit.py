@@ -14,7 +14,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
-from datetime import tzinfo
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any, cast
 
 import django_filters
@@ -23,7 +24,8 @@ from django import forms
 from dashboard.api_types import HistoryEntry, HistoryPage
 from dashboard.client import OrdersApiClient
 from dashboard.filters import day_end, day_start
-from dashboard.models import StoreConnection
+from dashboard.models import StaffNote, StoreConnection
+from dashboard.notes import notes_between
 from dashboard.vocabulary import status_choices
 
 PAGE_SIZE = 25
@@ -153,3 +155,46 @@ def audit_csv_chunks(pages: Iterator[HistoryPage], tz: tzinfo) -> Iterator[bytes
         buffer.truncate()
     if buffer.tell():  # pragma: no cover - every walk yields at least one page
         yield buffer.getvalue().encode()
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One row of the audit view: an API history entry or a staff note (dashboard/notes.py)."""
+
+    at: datetime
+    entry: HistoryEntry | None = None
+    note: StaffNote | None = None
+
+
+def audit_rows(
+    store: StoreConnection,
+    client: OrdersApiClient,
+    filterset: HistoryFilterSet,
+    page: HistoryPage,
+    tz: tzinfo,
+) -> list[AuditRow]:
+    """The page's history entries and the staff notes written within the page's time range, newest
+    first. Page N holds the notes from its oldest entry up to (not including) the oldest entry of page
+    N-1 — open-ended on the first and the last page — so paging shows every note exactly once. Notes
+    are not status changes: a status filter leaves them out; the actor filter matches their author and
+    the date filters their time."""
+    rows = [AuditRow(at=entry.changed_at, entry=entry) for entry in page.entries]
+    filters = filterset.api_filters()
+    offset = filterset.api_params()["offset"]
+    if filters["status"] or (offset and not page.entries):
+        return rows
+    start = page.entries[-1].changed_at if page.has_more else None
+    end = None
+    if offset:
+        # The oldest entry of the page before: one row, asked for only beyond the first page.
+        before = client.history.list(**filters, limit=1, offset=offset - 1).entries
+        end = before[0].changed_at if before else None
+    if filters["date_from"]:
+        day_start = datetime.combine(filters["date_from"], time.min, tzinfo=tz)
+        start = max(start, day_start) if start else day_start
+    if filters["date_to"]:
+        day_end = datetime.combine(filters["date_to"] + timedelta(days=1), time.min, tzinfo=tz)
+        end = min(end, day_end) if end else day_end
+    notes = notes_between(store, start=start, end=end, author=filters["actor"])
+    rows += [AuditRow(at=note.created_at, note=note) for note in notes]
+    return sorted(rows, key=lambda row: (row.at, row.note is not None), reverse=True)

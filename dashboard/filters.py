@@ -85,6 +85,8 @@ class OrderFilterSet(django_filters.FilterSet):
         label="Payment", choices=[], empty_label="Any payment status"
     )
     platform = django_filters.CharFilter(label="Platform", max_length=100)
+    # Set from an order page's customer panel ("all orders of this customer"); the API checks the UUID.
+    customer = django_filters.CharFilter(label="Customer", max_length=64, widget=forms.HiddenInput)
     created_from = django_filters.DateFilter(label="Created from", widget=_date_widget())
     created_to = django_filters.DateFilter(label="Created to", widget=_date_widget())
     updated_from = django_filters.DateFilter(label="Updated from", widget=_date_widget())
@@ -138,6 +140,7 @@ class OrderFilterSet(django_filters.FilterSet):
             "search": (data.get("search") or "").strip() or None,
             "payment_status": data.get("payment_status") or None,
             "platform_name": (data.get("platform") or "").strip() or None,
+            "customer_id": (data.get("customer") or "").strip() or None,
             "sort": data.get("sort") or DEFAULT_SORT,
             "limit": page_size,
             "offset": (page - 1) * page_size,
@@ -191,6 +194,7 @@ API_FIELD_TO_FORM = {
     "search": "search",
     "paymentStatus": "payment_status",
     "platformName": "platform",
+    "customerId": "customer",
     "sort": "sort",
     "limit": "page_size",
     "offset": "page",

@@ -100,6 +100,8 @@ class StaffNote(models.Model):
 
     store = models.ForeignKey(StoreConnection, on_delete=models.CASCADE, related_name="staff_notes")
     order_id = models.CharField(max_length=64)
+    # The order's number when the note was written: labels the note in the audit view without an API call.
+    order_number = models.CharField(max_length=32, blank=True)
     # SET_NULL keeps the note when the user is deleted; author_name keeps who wrote it readable.
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="staff_notes"

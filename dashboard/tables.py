@@ -15,7 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from dashboard.navigation import detail_url
 from dashboard.templatetags.dashboard_tags import money, status_badge
+from dashboard.tracking import tracking_url
 
 # column name → API sort field (ascending form).
 SORTABLE = {"order_number": "orderNumber", "created_at": "createdAt", "total": "total"}
@@ -27,6 +29,7 @@ class OrderTable(tables.Table):
     customer = tables.Column("Customer", accessor="customer_name", orderable=False)
     status = tables.Column("Status", orderable=False)
     payment_status = tables.Column("Payment", orderable=False)
+    tracking = tables.Column("Tracking", accessor="tracking_number", orderable=False, default="—")
     item_count = tables.Column(
         "Items", orderable=False, attrs={"th": {"class": "num"}, "td": {"class": "num"}}
     )
@@ -38,12 +41,23 @@ class OrderTable(tables.Table):
         orderable = False
         empty_text = "No orders match these filters."
 
-    def __init__(self, data: Any, *, store_slug: str, **kwargs: Any) -> None:
+    def __init__(
+        self, data: Any, *, store_slug: str, list_query: str | None = None, offset: int = 0, **kwargs: Any
+    ) -> None:
+        """`list_query`/`offset`: the list's query string and the page's first position, carried to the
+        order page for its previous/next links and its way back (dashboard/navigation.py)."""
         self.store_slug = store_slug
+        self.list_query = list_query
+        self.positions = {record.id: offset + index for index, record in enumerate(data)}
         super().__init__(data, **kwargs)
 
     def render_order_number(self, value: str, record: Any) -> str:
-        url = reverse("dashboard:order_detail", args=[self.store_slug, record.id])
+        if self.list_query is None:
+            url = reverse("dashboard:order_detail", args=[self.store_slug, record.id])
+        else:
+            url = detail_url(
+                self.store_slug, record.id, list_params=self.list_query, position=self.positions[record.id]
+            )
         return format_html('<a class="order-link" href="{}">{}</a>', url, value)
 
     def render_created_at(self, value: Any) -> str:
@@ -66,6 +80,15 @@ class OrderTable(tables.Table):
 
     def render_payment_status(self, value: str) -> str:
         return status_badge(value, kind="payment")
+
+    def render_tracking(self, value: str, record: Any) -> str:
+        url = tracking_url(record.carrier, value)
+        number = format_html('<a class="tracking-link mono" href="{}">{}</a>', url, value) if url else value
+        return format_html(
+            '<span class="cell-stack"><span>{}</span><span class="muted small">{}</span></span>',
+            number,
+            record.carrier,
+        )
 
     def render_total(self, value: Any, record: Any) -> str:
         return money(value, record.currency)

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from dashboard.views import auth, history, order_actions, orders, overview, saved_views, stores, webhooks
+from dashboard.views import (
+    auth,
+    history,
+    notes,
+    order_actions,
+    orders,
+    overview,
+    saved_views,
+    stores,
+    webhooks,
+)
 
 app_name = "dashboard"
 
@@ -60,6 +70,18 @@ urlpatterns = [
         "stores/<slug:store_slug>/orders/<str:order_id>/metadata/",
         order_actions.order_metadata_edit,
         name="order_metadata_edit",
+    ),
+    # Staff notes on the order page's timeline (dashboard/notes.py).
+    path("stores/<slug:store_slug>/orders/<str:order_id>/notes/", notes.note_add, name="order_note_add"),
+    path(
+        "stores/<slug:store_slug>/orders/<str:order_id>/notes/<int:note_id>/edit/",
+        notes.note_edit,
+        name="order_note_edit",
+    ),
+    path(
+        "stores/<slug:store_slug>/orders/<str:order_id>/notes/<int:note_id>/delete/",
+        notes.note_delete,
+        name="order_note_delete",
     ),
     # Audit view (the store's history feed) and its CSV.
     path("stores/<slug:store_slug>/audit/", history.history_list, name="history_list"),

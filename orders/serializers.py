@@ -33,6 +33,7 @@ SUMMARY_FIELDS = (
     "currency",
     "created_at",
     "updated_at",
+    "metadata",  # for the tracking number and carrier only (the detail carries the whole object)
 )
 
 if TYPE_CHECKING:
@@ -87,7 +88,15 @@ def order_summary_row(row: dict[str, Any]) -> dict[str, Any]:
         "currency": row["currency"],
         "createdAt": iso(row["created_at"]),
         "updatedAt": iso(row["updated_at"]),
+        # Shipment tracking as the status updates and the seed store it (metadata.trackingNumber, .carrier).
+        "trackingNumber": _metadata_text(row["metadata"], "trackingNumber"),
+        "carrier": _metadata_text(row["metadata"], "carrier"),
     }
+
+
+def _metadata_text(metadata: Any, key: str) -> str | None:
+    value = metadata.get(key) if isinstance(metadata, dict) else None
+    return None if value is None or value == "" else str(value)
 
 
 def order_summary(order: Order) -> dict[str, Any]:

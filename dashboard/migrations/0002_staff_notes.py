@@ -18,6 +18,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('order_id', models.CharField(max_length=64)),
+                ('order_number', models.CharField(blank=True, max_length=32)),
                 ('author_name', models.CharField(max_length=150)),
                 ('body', models.TextField(max_length=2000)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),

@@ -9,6 +9,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from dashboard.tracking import tracking_of
+
 register = template.Library()
 
 # Currencies without minor units; everything else shows two decimals.
@@ -79,3 +81,10 @@ def history_details(entry: Any, currency: str = "") -> list[tuple[str, str]]:
 def money_plain(amount: Any, currency: str = "") -> str:
     """Money as text ("1,234.50 EUR"), for sentences and form messages; `money` is the HTML form."""
     return f"{_amount(amount, currency)} {currency}".strip()
+
+
+@register.filter
+def tracking(metadata: Any) -> Any:
+    """`{% with t=order.metadata|tracking %}`: the order's tracking number, carrier and carrier link
+    (dashboard/tracking.py), or None."""
+    return tracking_of(metadata)

@@ -12,7 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.api import client_for
-from dashboard.audit import API_FIELD_TO_FORM, PAGE_SIZE, HistoryFilterSet, audit_csv_chunks, audit_pages
+from dashboard.audit import (
+    API_FIELD_TO_FORM,
+    PAGE_SIZE,
+    HistoryFilterSet,
+    audit_csv_chunks,
+    audit_pages,
+    audit_rows,
+)
 from dashboard.client import ApiError
 from dashboard.permissions import StoreAccess, store_view
 from dashboard.views.orders import _past_the_end_url, _query, _url
@@ -35,7 +42,17 @@ def history_list(request: HttpRequest, access: StoreAccess) -> HttpResponse:
                 raise  # the one failure mapper (dashboard/errors.py) renders it
             for error in exc.field_errors:
                 filterset.form.add_error(API_FIELD_TO_FORM.get(error.field), error.message)
-    context = {"filterset": filterset, "page": page, **_paging_context(request, access, filterset, page)}
+    rows = (
+        audit_rows(access.store, client, filterset, page, zoneinfo.ZoneInfo(access.store.timezone))
+        if page is not None
+        else []
+    )
+    context = {
+        "filterset": filterset,
+        "page": page,
+        "rows": rows,
+        **_paging_context(request, access, filterset, page),
+    }
     template = LIST_TEMPLATE
     if request.htmx.target == TABLE_PARTIAL:  # type: ignore[attr-defined]
         template = f"{LIST_TEMPLATE}#{TABLE_PARTIAL}"

@@ -43,6 +43,8 @@ from dashboard.api_types import Order
 from dashboard.client import ApiError, OrdersApiClient
 from dashboard.errors import failure_for
 from dashboard.permissions import StoreAccess, store_view
+from dashboard.tracking import shipping_statuses
+from dashboard.views.notes import timeline_context
 from dashboard.vocabulary import status_table
 
 TEMPLATES = "dashboard/orders/actions"
@@ -213,11 +215,10 @@ def _run(request: HttpRequest, access: StoreAccess, order_id: str, action: Actio
     try:
         order = client.orders.get(order_id)
         # The status form accepts the API's statuses: fetched (cached) only for the form that needs them.
-        kwargs = (
-            {"statuses": status_table(access.store, client).statuses}
-            if action.form_class.needs_statuses
-            else {}
-        )
+        kwargs: dict[str, Any] = {}
+        if action.form_class.needs_statuses:
+            table = status_table(access.store, client)
+            kwargs = {"statuses": table.statuses, "shipping_statuses": shipping_statuses(table)}
     except ApiError as exc:
         if not request.htmx:  # type: ignore[attr-defined]
             raise  # a page of its own: the one failure mapper renders it
@@ -266,6 +267,7 @@ def _render(
         else reverse("dashboard:order_list", args=[access.store.slug]),
         "refresh": refresh and in_dialog,
         "oob": True,
+        **(timeline_context(request, access, order) if refresh and in_dialog and order else {}),
     }
     template = f"{TEMPLATES}/{action.name}.html"
     if not in_dialog:
@@ -281,9 +283,8 @@ def _succeeded(request: HttpRequest, access: StoreAccess, order: Order, message:
     if not request.htmx:  # type: ignore[attr-defined]
         messages.success(request, message)
         return redirect("dashboard:order_detail", access.store.slug, order.id)
-    response = render(
-        request, f"{TEMPLATES}/_succeeded.html", {"order": order, "message": message, "oob": True}
-    )
+    context = {"order": order, "message": message, "oob": True, **timeline_context(request, access, order)}
+    response = render(request, f"{TEMPLATES}/_succeeded.html", context)
     response["HX-Trigger"] = json.dumps({ORDER_CHANGED: {"orderId": order.id}})
     # After the swaps have settled, so the focus can go back to the (new) button that opened the dialog.
     response["HX-Trigger-After-Settle"] = json.dumps({ACTION_SUCCEEDED: {"message": message}})

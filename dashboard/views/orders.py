@@ -5,17 +5,20 @@ from __future__ import annotations
 import math
 from contextlib import ExitStack
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.api import client_for
 from dashboard.client import ApiError, OrdersApiClient
+from dashboard.customer_panel import customer_panel
 from dashboard.filters import API_FIELD_TO_FORM, SORTS, OrderFilterSet
+from dashboard.navigation import list_context, list_query
 from dashboard.permissions import StoreAccess, store_view
 from dashboard.saved_views import ALL_ORDERS_QUERY, default_view_url, tabs_context
 from dashboard.tables import SORTABLE, OrderTable
+from dashboard.views.notes import timeline_context
 from dashboard.vocabulary import status_table
 
 LIST_TEMPLATE = "dashboard/orders/order_list.html"
@@ -30,7 +33,7 @@ def order_list(request: HttpRequest, access: StoreAccess) -> HttpResponse:
         if default_url:
             return redirect(default_url)
     client = client_for(access.store, request.user)
-    filterset = _filterset(request, access, client)
+    filterset = _filterset(request.GET, access, client)
     page = None
     if filterset.is_valid():
         params = filterset.api_params()
@@ -51,10 +54,10 @@ def order_list(request: HttpRequest, access: StoreAccess) -> HttpResponse:
     return render(request, template, context)
 
 
-def _filterset(request: HttpRequest, access: StoreAccess, client: OrdersApiClient) -> OrderFilterSet:
+def _filterset(params: QueryDict, access: StoreAccess, client: OrdersApiClient) -> OrderFilterSet:
     """The list's filters, offering the statuses the API has (dashboard/vocabulary.py)."""
     table = status_table(access.store, client)
-    return OrderFilterSet(request.GET, statuses=table.statuses, payment_statuses=table.payment_statuses)
+    return OrderFilterSet(params, statuses=table.statuses, payment_statuses=table.payment_statuses)
 
 
 def _table_context(request: HttpRequest, access: StoreAccess, filterset: OrderFilterSet, page) -> dict:
@@ -66,6 +69,7 @@ def _table_context(request: HttpRequest, access: StoreAccess, filterset: OrderFi
         "list_url": request.path,
         "clear_url": all_orders_url if clear_url == request.path else clear_url,
         "all_orders_url": all_orders_url,
+        "without_customer_url": _url(request, customer=None, page=None),
         "export_url": reverse("dashboard:order_export", args=[access.store.slug])
         + "?"
         # Every row of the current filters in the current sort: only paging is dropped.
@@ -76,7 +80,9 @@ def _table_context(request: HttpRequest, access: StoreAccess, filterset: OrderFi
     params = filterset.api_params()
     page_number = params["offset"] // params["limit"] + 1
     sort = params["sort"]
-    table = OrderTable(page.orders, store_slug=access.store.slug)
+    table = OrderTable(
+        page.orders, store_slug=access.store.slug, list_query=list_query(request.GET), offset=params["offset"]
+    )
     headers = []
     for column in table.columns:
         field = SORTABLE.get(column.name)
@@ -139,15 +145,29 @@ def _url(request: HttpRequest, **kwargs) -> str:
 
 @store_view("view")
 def order_detail(request: HttpRequest, access: StoreAccess, order_id: str) -> HttpResponse:
-    order = client_for(access.store, request.user).orders.get(order_id)
-    return render(request, "dashboard/orders/order_detail.html", {"order": order})
+    client = client_for(access.store, request.user)
+    order = client.orders.get(order_id)
+    navigation = list_context(
+        request.GET,
+        store_slug=access.store.slug,
+        order_id=order.id,
+        client=client,
+        filterset=lambda params: _filterset(params, access, client),
+    )
+    context = {
+        "order": order,
+        "navigation": navigation,
+        "customer_panel": customer_panel(client, order, store_slug=access.store.slug),
+        **timeline_context(request, access, order),
+    }
+    return render(request, "dashboard/orders/order_detail.html", context)
 
 
 @store_view("export")
 def order_export(request: HttpRequest, access: StoreAccess) -> HttpResponseBase:
     """Stream the API's CSV for the list's filters straight through: no buffering, flat memory."""
     client = client_for(access.store, request.user)
-    filterset = _filterset(request, access, client)
+    filterset = _filterset(request.GET, access, client)
     if not filterset.is_valid():
         return render(request, LIST_TEMPLATE, {"filterset": filterset, "table": None}, status=400)
     params = {k: v for k, v in filterset.api_params().items() if k not in {"limit", "offset"}}

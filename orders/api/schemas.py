@@ -148,6 +148,8 @@ class OrderSummaryOut(Schema):
     currency: str = Field(..., examples=["USD"], description="ISO 4217.")
     createdAt: Timestamp
     updatedAt: Timestamp
+    trackingNumber: str | None = Field(..., description="`metadata.trackingNumber`, when set.")
+    carrier: str | None = Field(..., description="`metadata.carrier`, when set.")
 
 
 class CustomerBriefOut(Schema):

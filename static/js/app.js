@@ -419,3 +419,36 @@
       " done, " + (failed ? failed.textContent : "0") + " failed.";
   });
 })();
+
+// The status dialog asks for carrier and tracking number only for a move that ships the order: the
+// server renders the fieldset for the preselected status and lists the shipping statuses on it.
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (!select.matches || !select.matches(".action-form select[name=status]")) return;
+  var fields = select.form && select.form.querySelector(".tracking-fields");
+  if (!fields) return;
+  var ships = (fields.dataset.shippingStatuses || "").split(" ").indexOf(select.value) !== -1;
+  fields.hidden = !ships;
+  fields.disabled = !ships; // disabled controls are not sent: nothing typed before stays behind
+});
+
+// Copy buttons (the customer's email and phone on the order page): shown only with JavaScript and a
+// clipboard; the text itself stays a mailto:/tel: link to select by hand.
+(function () {
+  "use strict";
+  if (!navigator.clipboard) return;
+  document.querySelectorAll("[data-copy-from]").forEach(function (button) { button.hidden = false; });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy-from]");
+    if (!button) return;
+    var source = document.getElementById(button.dataset.copyFrom);
+    if (!source) return;
+    var label = button.firstChild;
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      button.setAttribute("aria-live", "polite");
+      label.textContent = "Copied";
+      // Back to "Copy" once the person moves on, so the next copy is confirmed again.
+      button.addEventListener("blur", function () { label.textContent = "Copy"; }, { once: true });
+    });
+  });
+})();

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from dashboard import urls as dashboard_urls
 from dashboard.models import BulkJob, Role, SavedView
+from dashboard.notes import add_note
 from tests.dashboard.conftest import make_member
 from tests.dashboard.test_webhooks_pages import make_endpoint_with_delivery
 from tests.factories import make_order
@@ -28,6 +29,9 @@ ACCESS = {
     "order_metadata_edit": Role.SUPPORT,
     "order_cancel": Role.ADMIN,
     "order_refund": Role.ADMIN,
+    "order_note_add": Role.SUPPORT,
+    "order_note_edit": Role.SUPPORT,
+    "order_note_delete": Role.SUPPORT,
     "store_overview": Role.VIEWER,
     "history_list": Role.VIEWER,
     "history_export": Role.SUPPORT,
@@ -64,6 +68,8 @@ POST_ONLY = {"logout"}
 POST_ACTIONS = {"webhook_toggle", "webhook_rotate_secret", "webhook_test", "webhook_delivery_retry"}
 # Saved-view buttons that only accept POST (an empty form does nothing and redirects back).
 VIEW_POST_ACTIONS = {"saved_view_move", "saved_view_default"}
+# Staff notes, POST only: an empty (or refused) form comes back as a message on the order page (302).
+NOTE_POSTS = {"order_note_add", "order_note_edit", "order_note_delete"}
 # Webhook views that act on POST (the forms and the buttons): checked per persona below.
 WEBHOOK_POSTS = POST_ACTIONS | {"webhook_create", "webhook_edit", "webhook_delete"}
 # Views that render a form on GET and act on POST: the role is checked for both (the POST matrix below).
@@ -120,13 +126,17 @@ def test_access_matrix(client, connection, other_connection, store, name, person
         "delivery_id": str(delivery.id),
         "view_id": SavedView.objects.filter(store=connection).first().pk,
         "job_id": BulkJob.objects.create(store=connection, created_by_name="x", action="note", params={}).pk,
+        "note_id": add_note(
+            connection, str(order.id), make_member("author@example.com", None, None), "A note"
+        ).pk,
     }
     url = reverse(f"dashboard:{name}", kwargs={k: values[k] for k in pattern.pattern.converters})
     # when
-    response = client.post(url) if name in POST_ONLY | POST_ACTIONS | VIEW_POST_ACTIONS else client.get(url)
+    posts = POST_ONLY | POST_ACTIONS | VIEW_POST_ACTIONS | NOTE_POSTS
+    response = client.post(url) if name in posts else client.get(url)
     # then
     expected = expected_status(ACCESS[name], persona)
-    if expected == 200 and name in POST_ACTIONS | VIEW_POST_ACTIONS | REDIRECT_ON_GET:
+    if expected == 200 and name in POST_ACTIONS | VIEW_POST_ACTIONS | NOTE_POSTS | REDIRECT_ON_GET:
         expected = 302
     if expected == "login":
         assert response.status_code == 302

@@ -124,7 +124,7 @@ def test_support_finds_and_opens_an_order(live_server, page, demo):
 
     # open the order: the history timeline shows its entries
     page.get_by_role("link", name="ORD-000013").click()
-    page.wait_for_url(re.compile(r"/orders/[0-9a-f-]{36}/$"))
+    page.wait_for_url(re.compile(r"/orders/[0-9a-f-]{36}/(\?from=[^#]*)?$"))
     timeline = page.locator("#order-history .timeline-entry")
     assert timeline.count() == 3
     text = page.locator("#order-history").inner_text()

@@ -67,7 +67,19 @@ def test_lists_the_stores_orders_newest_first(api, store, other_store):
         "createdAt": older.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
         + f"{older.created_at.microsecond // 1000:03d}Z",
         "updatedAt": row["updatedAt"],
+        "trackingNumber": None,
+        "carrier": None,
     }
+
+
+def test_rows_carry_the_tracking_number_and_carrier_from_the_metadata(api, store):
+    # given
+    make_order(store, status="shipped", metadata={"trackingNumber": "BRT123", "carrier": "BRT", "box": "B-1"})
+    # when
+    row = api.get(URL).json()["data"]["orders"][0]
+    # then: those two keys only, not the whole metadata
+    assert (row["trackingNumber"], row["carrier"]) == ("BRT123", "BRT")
+    assert "metadata" not in row
 
 
 def test_status_filter_takes_one_or_several_values_in_any_case(api, store):
