@@ -7,7 +7,7 @@ across stores by forgetting a filter in a view.
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -225,31 +225,36 @@ def order_list(
 ) -> pagination.Page:
     """A page of summary rows (`.values(*SUMMARY_FIELDS)`), the total and the next cursor.
 
-    The total is exact up to settings.API_COUNT_CAP and PostgreSQL's estimate above it (flagged);
-    see `pagination.keyset_page`. One to three queries, whatever the page size. With `cursor`, the
-    walk continues after the cursor's row (and `offset` skips further rows from there). Raises
-    ValidationFailed for a bad cursor.
+    The total is exact up to settings.API_COUNT_CAP and PostgreSQL's estimate above it (flagged); a
+    search's is exact when it matches few orders, else the estimate (see `pagination`). One to three
+    queries, whatever the page size. With `cursor`, the walk continues after the cursor's row (and
+    `offset` skips further rows from there). Raises ValidationFailed for a bad cursor.
     """
     sort = SORTS[filters.sort]
-    total = None
-    sort_in_memory = False
+    walk = filters.fingerprint()
+    ordered = order_sorted_queryset(store=store, filters=filters)
     if filters.search:
-        # Count first. The planner cannot tell how many orders a search matches (trigram statistics are
-        # coarse: it took 1,600 for 101), and taking a few for many it walks the sort index through
-        # most of the store (1.1 s on 200,000 orders). Up to the cap, the trigram indexes find them and
-        # they are sorted in memory; beyond it they are dense enough for the walk in index order.
-        total = pagination.count_total(order_filter_queryset(store=store, filters=filters), estimate=True)
-        sort_in_memory = not total.is_capped
+        return pagination.keyset_search_page(
+            ordered,
+            unsearched=order_sorted_queryset(store=store, filters=replace(filters, search=None)),
+            sorted_matches=order_sorted_queryset(store=store, filters=filters, sort_in_memory=True),
+            column=sort.column,
+            descending=sort.descending,
+            walk=walk,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+            fields_=SUMMARY_FIELDS,
+        )
     return pagination.keyset_page(
-        order_sorted_queryset(store=store, filters=filters, sort_in_memory=sort_in_memory),
+        ordered,
         column=sort.column,
         descending=sort.descending,
-        walk=filters.fingerprint(),
+        walk=walk,
         limit=limit,
         offset=offset,
         cursor=cursor,
         fields_=SUMMARY_FIELDS,
-        total=total,
         estimate=True,
     )
 

@@ -184,28 +184,50 @@ def test_search_takes_percent_and_underscore_literally(api, store):
     assert ids(response) == [str(wanted.id)]
 
 
-def test_search_of_many_orders_keeps_the_sort_and_pages_by_cursor(api, store, settings):
-    # given: more matches than the count cap (the walk in index order), and fewer (sorted in memory)
-    settings.API_COUNT_CAP = 4
+def test_search_pages_are_the_matches_in_order_whether_many_or_few(api, store, monkeypatch):
+    # given: a search walks 4 rows of the list per page of depth before it looks matches up by index;
+    # the 6 newest orders match "hit", then 8 alternate (4 more matches), the oldest 3 match "old"
+    from orders import pagination
+
+    monkeypatch.setattr(pagination, "SEARCH_WALK_ROWS", 4)
     at = datetime(2024, 1, 1, tzinfo=UTC)
-    matching = [
-        make_order(store, customer=CustomerFactory(store=store, email=f"match{i}@example.com"), created_at=at)
-        for i in range(6)
+    names = [f"hit-{i}" for i in range(6)] + [f"{'hit' if i % 2 else 'miss'}-x{i}" for i in range(8)]
+    names += ["old-1", "old-2", "old-3"]
+    orders = [
+        make_order(
+            store,
+            customer=CustomerFactory(store=store, email=f"{name}@example.com"),
+            created_at=at - timedelta(hours=i),
+        )
+        for i, name in enumerate(names)
     ]
-    make_order(store, customer=CustomerFactory(store=store, email="nope@example.com"), created_at=at)
-    newest_first = sorted((str(o.id) for o in matching), reverse=True)  # equal times: id decides
-    for term, expected in (("match", newest_first), ("match3", [str(matching[3].id)])):
-        # when
-        seen: list[str] = []
-        cursor = None
-        while True:
-            data = api.get(URL, {"search": term, "limit": 4, **({"cursor": cursor} if cursor else {})}).json()
-            seen += [o["id"] for o in data["data"]["orders"]]
-            cursor = data["data"]["nextCursor"]
-            if not cursor:
-                break
-        # then
-        assert seen == expected
+    hits = [str(o.id) for o, name in zip(orders, names, strict=True) if name.startswith("hit")]
+    # when: by cursor, and by offset, two at a time
+    by_cursor: list[str] = []
+    cursor = None
+    while True:
+        data = api.get(URL, {"search": "hit", "limit": 2, **({"cursor": cursor} if cursor else {})}).json()[
+            "data"
+        ]
+        by_cursor += [o["id"] for o in data["orders"]]
+        cursor = data["nextCursor"]
+        if not cursor:
+            break
+    pages = [api.get(URL, {"search": "hit", "limit": 2, "offset": n}).json()["data"] for n in range(0, 12, 2)]
+    old = api.get(URL, {"search": "OLD-", "limit": 2}).json()["data"]
+    # then
+    assert len(hits) == 10
+    assert by_cursor == hits
+    assert [o["id"] for page in pages for o in page["orders"]] == hits
+    first = pages[0]
+    if connection.vendor == "postgresql":  # many matches: the planner's estimate, at least what was seen
+        assert (first["totalIsEstimate"], first["totalIsCapped"]) == (True, True)
+        assert first["total"] >= 3
+    else:  # no estimate: counted, exactly below the cap
+        assert (first["total"], first["totalIsEstimate"]) == (10, False)
+    assert (pages[-1]["total"], pages[-1]["totalIsEstimate"]) == (10, False)  # past the end: counted
+    assert [o["id"] for o in old["orders"]] == [str(o.id) for o in orders[-3:-1]]
+    assert (old["total"], old["totalIsCapped"], old["hasMore"]) == (3, False, True)
 
 
 @pytest.mark.parametrize("sort", list(SORTS))
