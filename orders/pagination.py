@@ -248,14 +248,15 @@ def keyset_search_page(
     cursor: str | None,
     fields_: tuple[str, ...],
 ) -> Page:
-    """A page of a search, whose number of matches the planner cannot judge (trigram statistics are
-    coarse: on 200,000 orders it took 1,600 matches for 101, and walked the sort index through half the
-    store, 1.1 s, to find them). Two queries either way:
+    """A page of a search, whose number of matches the planner misjudges (trigram statistics are coarse:
+    on 200,000 orders it took 1,600 matches for 101, and walked the sort index through half the store,
+    1.1 s, to find them). Two queries, whatever the search (three for a cursor page of few matches):
 
-    - `matching` (index order) is walked over at most SEARCH_WALK_ROWS rows of `unsearched` (the list
-      without the search, same order) per page of depth, a bound set by the walk's last row (an
-      index lookup in the same query). When the matches there fill the page, it is the page: the
-      search matches many orders; the total is the planner's estimate (flagged), at least the rows seen.
+    - The planner's estimate first (EXPLAIN, nothing runs). When it expects more matches than the count
+      cap (or cannot tell: SQLite), `matching` is walked in index order over at most SEARCH_WALK_ROWS
+      rows of `unsearched` (the list without the search, same order) per page of depth, a bound set by
+      the value at that row (an InitPlan, so the index scan stops there). When the matches there fill
+      the page, it is the page, and the total is the estimate (flagged), at least the rows seen.
     - Otherwise the matches are few (or old): `sorted_matches` (the same rows and order, sorted after
       the search's indexes found them) gives the page and, in the same query, their exact count.
     """
@@ -264,23 +265,30 @@ def keyset_search_page(
     def after(qs: QuerySet) -> QuerySet:
         return _after_cursor(qs, column=column, descending=descending, walk=walk, cursor=cursor)
 
-    ahead = after(unsearched)
-    prefix = "" if descending else "-"
-    # The value of the sort column at the bound; with fewer rows ahead, the last of them (the far end).
-    bound = Coalesce(
-        Subquery(ahead.values(column)[SEARCH_WALK_ROWS * depth - 1 : SEARCH_WALK_ROWS * depth]),
-        Subquery(ahead.order_by(f"{prefix}{column}").values(column)[:1]),
-    )
-    walked = after(matching).filter(**{f"{column}__{'gte' if descending else 'lte'}": bound})
-    rows = list(walked.values(*fields_)[offset : offset + limit + 1])
-    seen = None if cursor else offset + limit
-    if len(rows) > limit:
-        planned = planner_estimate(matching)
-        if planned is None:
-            total = count_total(matching, estimate=False)
-        else:
-            total = Total(planned, is_capped=True, is_estimate=True)
-        return _page(rows, limit=limit, total=total, column=column, walk=walk, seen=seen)
+    planned = planner_estimate(matching)
+    if planned is None or planned > settings.API_COUNT_CAP:
+        ahead = after(unsearched)
+        prefix = "" if descending else "-"
+        # The sort column's value at the bound; with fewer rows ahead, the last of them (the far end).
+        bound = Coalesce(
+            Subquery(ahead.values(column)[SEARCH_WALK_ROWS * depth - 1 : SEARCH_WALK_ROWS * depth]),
+            Subquery(ahead.order_by(f"{prefix}{column}").values(column)[:1]),
+        )
+        walked = after(matching).filter(**{f"{column}__{'gte' if descending else 'lte'}": bound})
+        rows = list(walked.values(*fields_)[offset : offset + limit + 1])
+        if len(rows) > limit:
+            if planned is None:
+                total = count_total(matching, estimate=False)
+            else:
+                total = Total(planned, is_capped=True, is_estimate=True)
+            return _page(
+                rows,
+                limit=limit,
+                total=total,
+                column=column,
+                walk=walk,
+                seen=None if cursor else offset + limit,
+            )
     counted = after(sorted_matches).annotate(_matches=Window(Count("pk")))
     rows = list(counted.values(*fields_, "_matches")[offset : offset + limit + 1])
     if rows and not cursor:
