@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import json
+import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -20,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 from django.db.models import Count, Q, QuerySet, Subquery, Window
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from orders import errors
@@ -134,33 +136,64 @@ class Page:
     total_is_estimate: bool = False
 
 
+def _capped_query(qs: QuerySet) -> QuerySet:
+    """The rows a capped count counts: at most settings.API_COUNT_CAP + 1 ids of `qs`, unordered."""
+    return qs.order_by().values("pk")[: settings.API_COUNT_CAP + 1]
+
+
 def capped_count(qs: QuerySet) -> tuple[int, bool]:
     """Exact count up to settings.API_COUNT_CAP: `COUNT(*)` over a `LIMIT cap+1` subquery, so counting
     a huge result set stops early instead of costing a full scan."""
-    cap = settings.API_COUNT_CAP
-    count = qs.order_by().values("pk")[: cap + 1].count()
-    return min(count, cap), count > cap
+    count = _capped_query(qs).count()
+    return min(count, settings.API_COUNT_CAP), count > settings.API_COUNT_CAP
+
+
+def _capped_count_column(qs: QuerySet) -> RawSQL:
+    """`capped_count` as a column of another query (an uncorrelated subquery: PostgreSQL and SQLite run
+    it once), so a page and its count take one round trip."""
+    sql, params = _capped_query(qs).query.sql_with_params()
+    # The SQL is what Django compiled from the queryset; every value stays a parameter.
+    return RawSQL(f"SELECT COUNT(*) FROM ({sql}) AS capped", params)  # noqa: S608, S611
+
+
+# Planner estimates, per query, for a minute: an estimate of a big count moves slowly, and a caller
+# paging through one list (or a dashboard refreshing it) asks the same question again and again.
+ESTIMATE_SECONDS = 60.0
+_estimates: dict[tuple[Any, ...], tuple[float, int]] = {}
 
 
 def planner_estimate(qs: QuerySet) -> int | None:
     """PostgreSQL's estimate of how many rows `qs` matches: `EXPLAIN` plans the query without running
-    it (a fraction of a millisecond at any size). None on other databases."""
+    it (a fraction of a millisecond at any size), remembered for ESTIMATE_SECONDS. None elsewhere."""
     if connections[qs.db].vendor != "postgresql":
         return None
-    plan = json.loads(qs.order_by().values("pk").explain(format="json"))
-    return int(plan[0]["Plan"]["Plan Rows"])
+    query = qs.order_by().values("pk")
+    sql, params = query.query.sql_with_params()
+    key = (qs.db, sql, tuple(params))
+    now = time.monotonic()
+    remembered = _estimates.get(key)
+    if remembered and remembered[0] > now:
+        return remembered[1]
+    rows = int(json.loads(query.explain(format="json"))[0]["Plan"]["Plan Rows"])
+    if len(_estimates) >= 1000:  # plenty for the lists in use; never a leak
+        _estimates.clear()
+    _estimates[key] = (now + ESTIMATE_SECONDS, rows)
+    return rows
+
+
+def _beyond_cap(qs: QuerySet, *, estimate: bool) -> Total:
+    """More rows match than the cap: with `estimate`, the planner's estimate (when it agrees that there
+    are more rows than the cap), else the cap itself."""
+    planned = planner_estimate(qs) if estimate else None
+    if planned is not None and planned > settings.API_COUNT_CAP:
+        return Total(planned, is_capped=True, is_estimate=True)
+    return Total(settings.API_COUNT_CAP, is_capped=True)
 
 
 def count_total(qs: QuerySet, *, estimate: bool) -> Total:
-    """The exact count up to the cap; above it, with `estimate`, the planner's estimate (when it agrees
-    that there are more rows than the cap), else the cap itself."""
+    """The exact count up to the cap; above it, `_beyond_cap`."""
     count, capped = capped_count(qs)
-    if not capped:
-        return Total(count)
-    planned = planner_estimate(qs) if estimate else None
-    if planned is not None and planned > count:
-        return Total(planned, is_capped=True, is_estimate=True)
-    return Total(count, is_capped=True)
+    return _beyond_cap(qs, estimate=estimate) if capped else Total(count)
 
 
 def _after_cursor(qs: QuerySet, *, column: str, descending: bool, walk: str, cursor: str | None) -> QuerySet:
@@ -215,18 +248,25 @@ def keyset_page(
 ) -> Page:
     """One page of `qs` (already ordered by column, id) as `.values(*fields_)` dicts, and the total.
 
-    The total costs nothing when the page settles it (a first page, or any offset page, that is not
-    full: `offset + rows`); otherwise it is `count_total(qs, estimate=estimate)`. One to three queries
-    (page, capped count, EXPLAIN), whatever the page size.
+    The page query carries the capped count as a column (one round trip). The total is the page's own
+    rows when it settles it (a first page, or any offset page, that is not full), else that count,
+    exact up to the cap; above it, with `estimate`, the planner's. One query, whatever the page size
+    (a second past the end, or for an estimate not remembered).
     """
     page_qs = _after_cursor(qs, column=column, descending=descending, walk=walk, cursor=cursor)
-    rows = list(page_qs.values(*fields_)[offset : offset + limit + 1])
+    rows = list(page_qs.values(*fields_, counted=_capped_count_column(qs))[offset : offset + limit + 1])
     # Without a cursor, the rows before this page are `offset` rows of the list itself.
     seen = None if cursor else offset + min(len(rows), limit)
     if seen is not None and len(rows) <= limit and (rows or offset == 0):
         total = Total(seen)
-    else:
+    elif not rows:  # past the end: no row carried the count
         total = count_total(qs, estimate=estimate)
+    elif rows[0]["counted"] <= settings.API_COUNT_CAP:
+        total = Total(rows[0]["counted"])
+    else:
+        total = _beyond_cap(qs, estimate=estimate)
+    for row in rows:
+        del row["counted"]
     return _page(rows, limit=limit, total=total, column=column, walk=walk, seen=seen)
 
 
