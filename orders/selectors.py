@@ -226,8 +226,8 @@ def order_list(
     """A page of summary rows (`.values(*SUMMARY_FIELDS)`), the total and the next cursor.
 
     The total is exact up to settings.API_COUNT_CAP and PostgreSQL's estimate above it (flagged); a
-    search's is exact when it matches few orders, else the estimate (see `pagination`). One to three
-    queries, whatever the page size. With `cursor`, the walk continues after the cursor's row (and
+    search's is exact when it matches few orders, else the estimate (see `pagination`). One query
+    whatever the page size, two for a search or an estimate not asked within the last minute. With `cursor`, the walk continues after the cursor's row (and
     `offset` skips further rows from there). Raises ValidationFailed for a bad cursor.
     """
     sort = SORTS[filters.sort]

@@ -184,7 +184,8 @@ def test_search_takes_percent_and_underscore_literally(api, store):
     assert ids(response) == [str(wanted.id)]
 
 
-def test_search_pages_are_the_matches_in_order_whether_many_or_few(api, store, monkeypatch):
+@pytest.mark.parametrize("sort", ["-createdAt", "createdAt"])
+def test_search_pages_are_the_matches_in_order_whether_many_or_few(api, store, monkeypatch, sort):
     # given: a search walks 4 rows of the list per page of depth before it looks matches up by index
     # (when it expects many: always on SQLite);
     # the 6 newest orders match "hit", then 8 alternate (4 more matches), the oldest 3 match "old"
@@ -203,19 +204,25 @@ def test_search_pages_are_the_matches_in_order_whether_many_or_few(api, store, m
         for i, name in enumerate(names)
     ]
     hits = [str(o.id) for o, name in zip(orders, names, strict=True) if name.startswith("hit")]
+    olds = [str(o.id) for o in orders[-3:]]
+    if sort == "createdAt":
+        hits.reverse()
+        olds.reverse()
     # when: by cursor, and by offset, two at a time
     by_cursor: list[str] = []
     cursor = None
     while True:
-        data = api.get(URL, {"search": "hit", "limit": 2, **({"cursor": cursor} if cursor else {})}).json()[
-            "data"
-        ]
+        query = {"search": "hit", "sort": sort, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        data = api.get(URL, query).json()["data"]
         by_cursor += [o["id"] for o in data["orders"]]
         cursor = data["nextCursor"]
         if not cursor:
             break
-    pages = [api.get(URL, {"search": "hit", "limit": 2, "offset": n}).json()["data"] for n in range(0, 12, 2)]
-    old = api.get(URL, {"search": "OLD-", "limit": 2}).json()["data"]
+    pages = [
+        api.get(URL, {"search": "hit", "sort": sort, "limit": 2, "offset": n}).json()["data"]
+        for n in range(0, 12, 2)
+    ]
+    old = api.get(URL, {"search": "OLD-", "sort": sort, "limit": 2}).json()["data"]
     # then
     assert len(hits) == 10
     assert by_cursor == hits
@@ -224,7 +231,7 @@ def test_search_pages_are_the_matches_in_order_whether_many_or_few(api, store, m
     # counted in the same query; SQLite (no estimate) walks, finds the page full, and counts up to the cap
     assert (pages[0]["total"], pages[0]["totalIsCapped"], pages[0]["totalIsEstimate"]) == (10, False, False)
     assert (pages[-1]["total"], pages[-1]["totalIsEstimate"]) == (10, False)  # past the end: counted
-    assert [o["id"] for o in old["orders"]] == [str(o.id) for o in orders[-3:-1]]
+    assert [o["id"] for o in old["orders"]] == olds[:2]
     assert (old["total"], old["totalIsCapped"], old["hasMore"]) == (3, False, True)
 
 
