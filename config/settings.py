@@ -233,7 +233,9 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
 
 # The Orders API.
-API_COUNT_CAP = int(os.environ.get("API_COUNT_CAP", "10000"))
+# Lists count matching rows exactly up to this many; beyond it the order list gives PostgreSQL's estimate.
+# Counting is a scan of up to this many index entries on every list request.
+API_COUNT_CAP = int(os.environ.get("API_COUNT_CAP", "1000"))
 # Largest request body in bytes (Django's default, 2.5 MB: ~10× a 250-item order). Under /api/ a larger
 # one is 413 PAYLOAD_TOO_LARGE (orders/middleware.py), from Content-Length or while reading.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(2_621_440)))

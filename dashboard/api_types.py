@@ -193,7 +193,8 @@ class RefundResult(ApiModel):
 
 class _Paging(ApiModel):
     total: int
-    total_is_capped: bool  # the API stopped counting at `total`
+    total_is_capped: bool  # the API stopped counting: `total` is the cap, or the estimate below
+    total_is_estimate: bool = False  # `total` is the API's estimate of a count above its cap ("about N")
     limit: int
     offset: int
     has_more: bool

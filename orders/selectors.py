@@ -7,13 +7,15 @@ across stores by forgetting a filter in a view.
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Lookup, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.lookups import IContains
 
 from orders import errors, pagination
 from orders.models import Customer, HistoryEntry, Order, Product, Store, Variant
@@ -136,9 +138,37 @@ class OrderFilters:
 _ORDER_NUMBER = re.compile(r"^(?:ORD-?)?0*(\d{1,18})$", re.IGNORECASE)
 
 
-def _search_filter(term: str) -> Q:
-    """Order number (`ORD-000123`, `123`), external ID, or part of the customer's email or name."""
-    condition = Q(external_id=term) | Q(customer_email__icontains=term) | Q(customer_name__icontains=term)
+class _Contains(IContains):
+    """Case-insensitive "contains" in the form PostgreSQL's trigram indexes serve.
+
+    Django's `icontains` is `UPPER(col::text) LIKE UPPER(%s)` there, which no index on the column
+    can serve; `col ILIKE %s` is served by a GIN `gin_trgm_ops` index on the same expression
+    (migration 0004). Other databases keep Django's own form (SQLite: `LIKE … ESCAPE '\\'`). The
+    pattern is escaped as for `icontains` (`%`, `_` and `\\` in the term match themselves)."""
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = Lookup.process_lhs(self, compiler, connection)  # without the UPPER(…::text)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} ILIKE {rhs}", (*lhs_params, *rhs_params)
+
+
+# Searched by substring, each with a trigram index on PostgreSQL (migration 0004 names the same
+# expressions): the customer's email and name, the platform's order id, and the tracking number the
+# status update stored in metadata.
+SEARCHED_TEXT = (
+    F("customer_email"),
+    F("customer_name"),
+    F("external_id"),
+    KT("metadata__trackingNumber"),
+)
+
+
+def search_filter(term: str) -> Q:
+    """Part of the customer's email or name, of the external ID or of the tracking number (any case),
+    or the order number (`ORD-000123`, `ord-123`, `123`: exact, by the unique index)."""
+    condition = Q()
+    for expression in SEARCHED_TEXT:
+        condition |= Q(_Contains(expression, term))
     number = _ORDER_NUMBER.match(term)
     if number:
         condition |= Q(order_number=int(number.group(1)))
@@ -167,37 +197,65 @@ def order_filter_queryset(*, store: Store, filters: OrderFilters) -> QuerySet[Or
     if filters.platform_name:
         qs = qs.filter(platform_name=filters.platform_name)
     if filters.search:
-        qs = qs.filter(_search_filter(filters.search))
+        qs = qs.filter(search_filter(filters.search))
     return qs
 
 
-def order_sorted_queryset(*, store: Store, filters: OrderFilters) -> QuerySet[Order]:
-    """Filtered and ordered by the sort column, then id in the same direction (a total order)."""
+def order_sorted_queryset(
+    *, store: Store, filters: OrderFilters, sort_in_memory: bool = False
+) -> QuerySet[Order]:
+    """Filtered and ordered by the sort column, then id in the same direction (a total order).
+
+    `sort_in_memory` gives the same order written so that PostgreSQL cannot read it off the sort's
+    index — nulls placed opposite to the index; both columns are NOT NULL, so no row moves — and
+    sorts the matching rows instead. That is right when few rows match a filter whose selectivity the
+    planner misjudges (a search): walking the index in order would read most of the store to find them.
+    """
     sort = SORTS[filters.sort]
-    prefix = "-" if sort.descending else ""
-    return order_filter_queryset(store=store, filters=filters).order_by(
-        f"{prefix}{sort.column}", f"{prefix}id"
-    )
+    keys = (F(sort.column), F("id"))
+    if sort_in_memory:
+        order = [k.desc(nulls_last=True) if sort.descending else k.asc(nulls_first=True) for k in keys]
+    else:
+        order = [k.desc() if sort.descending else k.asc() for k in keys]
+    return order_filter_queryset(store=store, filters=filters).order_by(*order)
 
 
 def order_list(
     *, store: Store, filters: OrderFilters, limit: int, offset: int = 0, cursor: str | None = None
 ) -> pagination.Page:
-    """A page of summary rows (`.values(*SUMMARY_FIELDS)`), the capped total and the next cursor.
+    """A page of summary rows (`.values(*SUMMARY_FIELDS)`), the total and the next cursor.
 
-    Always two queries, whatever the page size. With `cursor`, the walk continues after the cursor's
-    row (and `offset` skips further rows from there). Raises ValidationFailed for a bad cursor.
+    The total is exact up to settings.API_COUNT_CAP and PostgreSQL's estimate above it (flagged); a
+    search's is exact when it matches few orders, else the estimate (see `pagination`). One query
+    whatever the page size, two for a search or an estimate not asked within the last minute. With `cursor`, the walk continues after the cursor's row (and
+    `offset` skips further rows from there). Raises ValidationFailed for a bad cursor.
     """
     sort = SORTS[filters.sort]
+    walk = filters.fingerprint()
+    ordered = order_sorted_queryset(store=store, filters=filters)
+    if filters.search:
+        return pagination.keyset_search_page(
+            ordered,
+            unsearched=order_sorted_queryset(store=store, filters=replace(filters, search=None)),
+            sorted_matches=order_sorted_queryset(store=store, filters=filters, sort_in_memory=True),
+            column=sort.column,
+            descending=sort.descending,
+            walk=walk,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+            fields_=SUMMARY_FIELDS,
+        )
     return pagination.keyset_page(
-        order_sorted_queryset(store=store, filters=filters),
+        ordered,
         column=sort.column,
         descending=sort.descending,
-        walk=filters.fingerprint(),
+        walk=walk,
         limit=limit,
         offset=offset,
         cursor=cursor,
         fields_=SUMMARY_FIELDS,
+        estimate=True,
     )
 
 

@@ -257,6 +257,7 @@ def page_body(items_key: str, items: list[dict[str, Any]], page: "Page", *, limi
         items_key: items,
         "total": page.total,
         "totalIsCapped": page.total_is_capped,
+        "totalIsEstimate": page.total_is_estimate,
         "limit": limit,
         "offset": offset,
         "hasMore": page.has_more,

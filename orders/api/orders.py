@@ -50,7 +50,10 @@ EXPORT_DOCS["openapi_extra"]["responses"][200] |= {
         "Filters combine with AND. Page with `limit`/`offset` for shallow page-number UIs, or follow "
         "`nextCursor` (same filters and sort) to page deep or to sync: the cursor walk never skips or "
         "repeats an order while new orders arrive. `total` is exact up to a cap (the setting "
-        "API_COUNT_CAP, 10,000 by default); beyond it `total` is the cap and `totalIsCapped` is true."
+        "API_COUNT_CAP, 1,000 by default). Beyond it `totalIsCapped` is true and, on PostgreSQL, "
+        "`total` is the planner's estimate of the count with `totalIsEstimate` true (show it as "
+        '"about N"); where no estimate is available `total` is the cap (show "N+"). `search` '
+        "is served by trigram indexes on PostgreSQL."
     ),
     **documented(200, OrderListEnvelope, "VALIDATION_ERROR"),
 )

@@ -61,8 +61,9 @@ class OrderFilterQuery(Schema):
     search: QueryText = Field(
         None,
         max_length=200,
-        description="Order number (`ORD-000123` or `123`), external ID (exact), or part of the "
-        "customer's email or name.",
+        description="Part (any case) of the customer's email or name, of the external ID or of the "
+        "tracking number (metadata `trackingNumber`), or the order number (`ORD-000123`, `123`: "
+        "exact).",
     )
     paymentStatus: QueryPaymentStatuses = Field(None, description=PAYMENT_STATUS_HELP)
     sort: QuerySort = Field(None, description="Ties are broken by id in the same direction.")
@@ -222,9 +223,20 @@ class OrderDetailOut(OrderSummaryOut):
 
 
 class PageOut(Schema):
-    total: int = Field(..., description="Exact up to the count cap (see totalIsCapped).")
+    total: int = Field(
+        ...,
+        description="How many rows match: exact up to the count cap (see totalIsCapped, totalIsEstimate).",
+    )
     totalIsCapped: bool = Field(
-        ..., description="true when more rows match than the cap; `total` is then the cap, not the count."
+        ...,
+        description="true when more rows match than the cap: `total` is then not an exact count but the "
+        "cap, or the estimate when totalIsEstimate is true.",
+    )
+    totalIsEstimate: bool = Field(
+        False,
+        description="true when `total` is the database's estimate of a count above the cap (shown as "
+        '"about N"); it is never less than the rows up to this page. Page with `hasMore`/`nextCursor`, '
+        "not with the total.",
     )
     limit: int
     offset: int
