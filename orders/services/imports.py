@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from orders import errors, money
@@ -20,6 +20,7 @@ from orders.errors import FieldError
 from orders.models import ZERO, Customer, HistoryEntry, LineItem, Order, Store, Variant
 from orders.services.common import CENT, record_history
 from orders.services.metadata import merge_metadata, validate_metadata
+from orders.services.order_numbers import order_number_next
 from orders.statuses import STATUSES_CREATABLE_FROM_PLATFORM, OrderStatus, PaymentStatus, parse_status
 from orders.webhooks import outbox
 
@@ -73,9 +74,11 @@ def order_create_from_platform(*, store: Store, data: PlatformOrderInput, actor:
     """Create an order imported from a platform; returns (order, created).
 
     Idempotent on (store, externalOrderId): the same content again returns the existing order with
-    created=False and writes nothing; different content raises ExternalOrderIdExists. Fifty identical
-    concurrent requests create one order: the store row lock serialises creates of one store (it also
-    hands out the sequential order number) and the partial unique constraint is the last line.
+    created=False and writes nothing; different content raises ExternalOrderIdExists. Creates of one
+    store run in parallel (no store-wide lock; the order number comes from order_numbers.py). Fifty
+    identical concurrent requests still create one order: the partial unique constraint on (store,
+    externalOrderId) makes every insert but the first wait for it and fail, and each of those rolls
+    back and answers with the winner's order.
     Raises ValidationFailed, VariantNotFound, CustomerNotFound, InsufficientInventory, ExternalOrderIdExists.
     """
     status, currency, subtotal, metadata = _validate_platform_order(store, data)
@@ -87,7 +90,7 @@ def order_create_from_platform(*, store: Store, data: PlatformOrderInput, actor:
             return existing, False
     try:
         with transaction.atomic():
-            return _create_locked(
+            return _create(
                 store,
                 data,
                 status=status,
@@ -98,8 +101,9 @@ def order_create_from_platform(*, store: Store, data: PlatformOrderInput, actor:
                 actor=actor,
             )
     except IntegrityError:
-        # Lost a race on (store, externalOrderId) that the store lock did not cover (e.g. a concurrent
-        # link of another order to this ID). The transaction is rolled back; answer from the winner.
+        # Lost a race on (store, externalOrderId): a concurrent create of the same order (or a link of
+        # another order to this ID) committed first. The transaction is rolled back (the order number
+        # it took stays unused); answer from the winner.
         if data.external_order_id:
             existing = _existing_import(store, data.external_order_id, fingerprint)
             if existing is not None:
@@ -219,7 +223,7 @@ def _fingerprint(data: PlatformOrderInput, currency: str) -> str:
     return hashlib.sha256(json.dumps(normalised, sort_keys=True).encode()).hexdigest()
 
 
-def _create_locked(
+def _create(
     store: Store,
     data: PlatformOrderInput,
     *,
@@ -230,24 +234,19 @@ def _create_locked(
     fingerprint: str,
     actor: Actor,
 ) -> tuple[Order, bool]:
-    locked_store = Store.objects.select_for_update().get(pk=store.pk)
-    if data.external_order_id:
-        # Under the store lock every earlier create of this store has committed: this sees the winner.
-        existing = _existing_import(store, data.external_order_id, fingerprint)
-        if existing is not None:
-            return existing, False
+    """Write the order, its items, history entry and events. Call inside `transaction.atomic`."""
     customer = _resolve_customer(store, data)
-    variants = _lock_and_take_inventory(store, data.items)
+    variants = _take_inventory(store, data.items)
     now = timezone.now()
     placed_at = data.placed_at
     if placed_at is not None and timezone.is_naive(placed_at):
         placed_at = placed_at.replace(tzinfo=UTC)
     created_at = placed_at or now
-    locked_store.last_order_number += 1
-    Store.objects.filter(pk=store.pk).update(last_order_number=locked_store.last_order_number)
+    # Taken after every check that can refuse the request, so a refused create leaves no gap.
+    order_number = order_number_next(store_id=store.pk)
     order = Order.objects.create(
         store=store,
-        order_number=locked_store.last_order_number,
+        order_number=order_number,
         external_id=data.external_order_id or None,
         platform_name=(data.platform_name or "").strip(),
         status=status,
@@ -321,16 +320,17 @@ def _resolve_customer(store: Store, data: PlatformOrderInput) -> Customer:
     return customer
 
 
-def _lock_and_take_inventory(store: Store, items: list[ItemInput]) -> dict[str, Variant]:
-    """Lock the items' variants (in id order, so concurrent imports cannot deadlock), check that each
-    belongs to the named product, check tracked stock and decrement it. Returns variants by external ID."""
+def _take_inventory(store: Store, items: list[ItemInput]) -> dict[str, Variant]:
+    """Check that each item's variant belongs to the named product and that tracked stock suffices, and
+    take the tracked stock. Returns the variants by external ID.
+
+    Only variants that track inventory are locked (in id order, so concurrent creates cannot deadlock),
+    until the create commits: creates sharing a tracked variant wait for each other, creates sharing only
+    untracked ones do not."""
     wanted = {item.external_variant_id for item in items}
     variants = {
         v.external_id: v
-        for v in Variant.objects.select_for_update()
-        .select_related("product")
-        .filter(store=store, external_id__in=wanted)
-        .order_by("id")
+        for v in Variant.objects.select_related("product").filter(store=store, external_id__in=wanted)
     }
     needed: dict[str, int] = defaultdict(int)
     for i, item in enumerate(items):
@@ -342,22 +342,34 @@ def _lock_and_take_inventory(store: Store, items: list[ItemInput]) -> dict[str, 
                 errors=[FieldError(f"items[{i}].externalVariantId", "Unknown variant for this product.")],
             )
         needed[item.external_variant_id] += item.quantity
-    short = [
-        FieldError(
-            f"items[{next(i for i, it in enumerate(items) if it.external_variant_id == ext)}].quantity",
-            f"Only {variants[ext].inventory_quantity} of '{variants[ext].sku or ext}' in stock; {qty} requested.",
-        )
-        for ext, qty in needed.items()
-        if variants[ext].track_inventory and variants[ext].inventory_quantity < qty
-    ]
+    tracked = {variants[ext].pk: qty for ext, qty in needed.items() if variants[ext].track_inventory}
+    if not tracked:
+        return variants
+    # The stock as it is once locked (the read above may be older).
+    in_stock = dict(
+        Variant.objects.select_for_update()
+        .filter(pk__in=tracked)
+        .order_by("id")
+        .values_list("id", "inventory_quantity")
+    )
+    short = []
+    for ext, qty in needed.items():
+        variant = variants[ext]
+        if variant.pk in tracked and in_stock[variant.pk] < qty:
+            first = next(i for i, item in enumerate(items) if item.external_variant_id == ext)
+            short.append(
+                FieldError(
+                    f"items[{first}].quantity",
+                    f"Only {in_stock[variant.pk]} of '{variant.sku or ext}' in stock; {qty} requested.",
+                )
+            )
     if short:
         raise errors.InsufficientInventory(
             "Not enough stock for: " + "; ".join(e.message for e in short), errors=short
         )
-    for ext in sorted(needed, key=lambda e: str(variants[e].id)):
-        variant = variants[ext]
-        if variant.track_inventory:
-            Variant.objects.filter(pk=variant.pk).update(
-                inventory_quantity=F("inventory_quantity") - needed[ext]
-            )
+    # One statement for all of them; the rows are already locked, so its row order cannot deadlock.
+    Variant.objects.filter(pk__in=tracked).update(
+        inventory_quantity=F("inventory_quantity")
+        - Case(*(When(pk=pk, then=Value(qty)) for pk, qty in tracked.items()))
+    )
     return variants
