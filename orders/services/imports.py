@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -324,9 +325,8 @@ def _take_inventory(store: Store, items: list[ItemInput]) -> dict[str, Variant]:
     """Check that each item's variant belongs to the named product and that tracked stock suffices, and
     take the tracked stock. Returns the variants by external ID.
 
-    Only variants that track inventory are locked (in id order, so concurrent creates cannot deadlock),
-    until the create commits: creates sharing a tracked variant wait for each other, creates sharing only
-    untracked ones do not."""
+    Only variants that track inventory are locked, until the create commits: creates sharing a tracked
+    variant wait for each other, creates sharing only untracked ones do not."""
     wanted = {item.external_variant_id for item in items}
     variants = {
         v.external_id: v
@@ -343,33 +343,46 @@ def _take_inventory(store: Store, items: list[ItemInput]) -> dict[str, Variant]:
             )
         needed[item.external_variant_id] += item.quantity
     tracked = {variants[ext].pk: qty for ext, qty in needed.items() if variants[ext].track_inventory}
-    if not tracked:
-        return variants
-    # The stock as it is once locked (the read above may be older).
-    in_stock = dict(
-        Variant.objects.select_for_update()
-        .filter(pk__in=tracked)
-        .order_by("id")
-        .values_list("id", "inventory_quantity")
-    )
-    short = []
-    for ext, qty in needed.items():
-        variant = variants[ext]
-        if variant.pk in tracked and in_stock[variant.pk] < qty:
-            first = next(i for i, item in enumerate(items) if item.external_variant_id == ext)
-            short.append(
-                FieldError(
-                    f"items[{first}].quantity",
-                    f"Only {in_stock[variant.pk]} of '{variant.sku or ext}' in stock; {qty} requested.",
-                )
-            )
+    in_stock = _take_stock(tracked)
+    short = [
+        FieldError(
+            f"items[{next(i for i, it in enumerate(items) if it.external_variant_id == ext)}].quantity",
+            f"Only {in_stock[variants[ext].pk]} of '{variants[ext].sku or ext}' in stock; {qty} requested.",
+        )
+        for ext, qty in needed.items()
+        if in_stock.get(variants[ext].pk, qty) < qty
+    ]
     if short:
         raise errors.InsufficientInventory(
             "Not enough stock for: " + "; ".join(e.message for e in short), errors=short
         )
-    # One statement for all of them; the rows are already locked, so its row order cannot deadlock.
-    Variant.objects.filter(pk__in=tracked).update(
-        inventory_quantity=F("inventory_quantity")
-        - Case(*(When(pk=pk, then=Value(qty)) for pk, qty in tracked.items()))
-    )
     return variants
+
+
+def _take_stock(quantities: dict[Any, int]) -> dict[Any, int]:
+    """Decrement tracked variants (id → quantity) if every one has enough stock, locking their rows until
+    the create commits. Returns {} when the stock was taken, else the stock (id → quantity) it found."""
+    if len(quantities) == 1:
+        # One row: a conditional decrement locks it, checks the stock and takes it in one statement.
+        ((pk, quantity),) = quantities.items()
+        taken = Variant.objects.filter(pk=pk, inventory_quantity__gte=quantity).update(
+            inventory_quantity=F("inventory_quantity") - quantity
+        )
+        return {} if taken else dict(Variant.objects.filter(pk=pk).values_list("id", "inventory_quantity"))
+    if not quantities:
+        return {}
+    # Several rows: lock them in id order first (an UPDATE locks rows in whatever order it visits them,
+    # and two creates sharing variants could deadlock), then check and take them in one statement.
+    in_stock = dict(
+        Variant.objects.select_for_update()
+        .filter(pk__in=quantities)
+        .order_by("id")
+        .values_list("id", "inventory_quantity")
+    )
+    if any(in_stock[pk] < quantity for pk, quantity in quantities.items()):
+        return in_stock
+    Variant.objects.filter(pk__in=quantities).update(
+        inventory_quantity=F("inventory_quantity")
+        - Case(*(When(pk=pk, then=Value(quantity)) for pk, quantity in quantities.items()))
+    )
+    return {}
