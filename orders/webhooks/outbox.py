@@ -7,6 +7,7 @@ periodic sweep (`manage.py webhook_sweep`) finds the due rows and enqueues them 
 worker only reads these rows.
 """
 
+import functools
 import secrets
 import uuid
 from datetime import date, datetime
@@ -87,10 +88,7 @@ def _write(pending: list[_Pending], *, dispatch: bool) -> None:
     if dispatch:
         for p in pending:
             if p.endpoints:
-                event_id = p.event.id
-                transaction.on_commit(
-                    lambda event_id=event_id: enqueue_event_deliveries(event_id), robust=True
-                )
+                transaction.on_commit(functools.partial(enqueue_event_deliveries, p.event.id), robust=True)
 
 
 def record_event(
