@@ -19,7 +19,7 @@ from orders import errors, money
 from orders.actors import Actor
 from orders.errors import FieldError
 from orders.models import ZERO, Customer, HistoryEntry, LineItem, Order, Store, Variant
-from orders.services.common import CENT, record_history
+from orders.services.common import CENT, keep_written_rows, record_history
 from orders.services.metadata import merge_metadata, validate_metadata
 from orders.services.order_numbers import order_number_next
 from orders.statuses import STATUSES_CREATABLE_FROM_PLATFORM, OrderStatus, PaymentStatus, parse_status
@@ -72,7 +72,8 @@ class PlatformOrderInput:
 
 
 def order_create_from_platform(*, store: Store, data: PlatformOrderInput, actor: Actor) -> tuple[Order, bool]:
-    """Create an order imported from a platform; returns (order, created).
+    """Create an order imported from a platform; returns (order, created). A created order comes with
+    its customer, items, refunds and history loaded; an existing one as read.
 
     Idempotent on (store, externalOrderId): the same content again returns the existing order with
     created=False and writes nothing; different content raises ExternalOrderIdExists. Creates of one
@@ -113,7 +114,9 @@ def order_create_from_platform(*, store: Store, data: PlatformOrderInput, actor:
 
 
 def _existing_import(store: Store, external_order_id: str, fingerprint: str) -> Order | None:
-    existing = Order.objects.filter(store=store, external_id=external_order_id).first()
+    existing = (
+        Order.objects.select_related("customer").filter(store=store, external_id=external_order_id).first()
+    )
     if existing is None:
         return None
     if existing.import_fingerprint != fingerprint:
@@ -273,7 +276,7 @@ def _create(
         created_at=created_at,
         updated_at=now,
     )
-    LineItem.objects.bulk_create(
+    items = LineItem.objects.bulk_create(
         LineItem(
             order=order,
             product=variants[item.external_variant_id].product,
@@ -289,8 +292,10 @@ def _create(
         )
         for position, item in enumerate(data.items)
     )
-    record_history(order, kind=HistoryEntry.Kind.CREATED, from_status=None, actor=actor)
+    entry = record_history(order, kind=HistoryEntry.Kind.CREATED, from_status=None, actor=actor)
     outbox.record_order_events(order=order, change="created", actor=actor)
+    # Everything the order's detail shows is in hand: the answer needs no read.
+    keep_written_rows(order, items=items, refunds=[], history=[entry])
     return order, True
 
 

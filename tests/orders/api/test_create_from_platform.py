@@ -209,6 +209,37 @@ def test_full_body_with_addresses_payment_totals_and_placed_at(api, store, varia
     assert (data["tax"], data["shipping"], data["discount"], data["total"]) == (5.4, 10, 0.5, 74.88)
 
 
+def test_the_create_answer_is_what_reading_the_order_answers(api, store, variant):
+    """The create answers from the rows it has just written, without reading them back: the same
+    order as a later read shows (amounts, times in UTC, snapshots, history)."""
+    # given a body whose values the database normalises: amounts without cents, a time with an offset
+    body = seed_body(
+        None,
+        customerId=None,
+        customerInfo={"email": " New.Buyer@Example.com ", "firstName": " Ann ", "phoneNumber": "+39 06"},
+        status="confirmed",
+        tax=5,
+        shipping=0,
+        discount=0,
+        total=64.98,
+        placedAt="2024-01-15T12:30:00.123456+02:00",
+        billingAddress={"name": "A", "line1": "1 Via Roma", "country": "IT", "unknown": "dropped"},
+        payment={"method": "card"},
+        metadata={"b": 1, "a": 2.5, "c": "x", "d": True},
+        items=[
+            {"externalProductId": "prod_123", "externalVariantId": "var_456", "quantity": 1, "price": 30},
+            {"externalProductId": "prod_123", "externalVariantId": "var_456", "quantity": 1, "price": 29.98},
+        ],
+    )
+
+    # when
+    created = api.post_json(URL, body)
+
+    # then
+    assert created.status_code == 201, created.content
+    assert created.json() == api.get(f"{URL}/{created.json()['data']['id']}").json()
+
+
 def test_order_numbers_are_sequential_per_store(api, store, variant):
     # given
     customer = CustomerFactory(store=store)
