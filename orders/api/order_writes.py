@@ -224,7 +224,10 @@ def _detail_of(order: Order) -> dict:
     description=(
         "Spec §3.8. Idempotent on `externalOrderId`: the same content again answers 200 with "
         "`Idempotent-Replayed: true` and the existing order; different items/total/currency/customer "
-        "→ 409 `EXTERNAL_ORDER_ID_EXISTS`. Tracked stock is decremented." + IDEMPOTENCY_HELP
+        "→ 409 `EXTERNAL_ORDER_ID_EXISTS`. Tracked stock is decremented. `orderNumber` is unique per store "
+        "and increases with each create; a create that fails after taking its number (e.g. a concurrent "
+        "create with the same `externalOrderId` that commits first) leaves that number unused."
+        + IDEMPOTENCY_HELP
     ),
     **documented(
         201,
