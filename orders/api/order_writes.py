@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Schema
 
@@ -19,6 +20,7 @@ from orders.api.common import CamelSchema, actor_of, store_of
 from orders.api.idempotency import REPLAYED_HEADER, idempotent
 from orders.api.openapi import documented, respond
 from orders.api.orders import router
+from orders.models import HistoryEntry, Order
 from orders.statuses import OrderStatus
 
 __all__ = ["router"]
@@ -198,6 +200,19 @@ def _detail(request: HttpRequest, order_id) -> dict:
     )
 
 
+def _detail_of(order: Order) -> dict:
+    """The detail of an order a service has just written and returned: the service read its row (and
+    customer) under the lock and saved it, so only the related rows are read, as
+    `selectors.order_detail_queryset` reads them (history oldest first)."""
+    prefetch_related_objects(
+        [order],
+        "items",
+        "refunds",
+        Prefetch("history", queryset=HistoryEntry.objects.order_by("changed_at", "id")),
+    )
+    return serializers.order_detail(order)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Operations
 
@@ -209,7 +224,10 @@ def _detail(request: HttpRequest, order_id) -> dict:
     description=(
         "Spec §3.8. Idempotent on `externalOrderId`: the same content again answers 200 with "
         "`Idempotent-Replayed: true` and the existing order; different items/total/currency/customer "
-        "→ 409 `EXTERNAL_ORDER_ID_EXISTS`. Tracked stock is decremented." + IDEMPOTENCY_HELP
+        "→ 409 `EXTERNAL_ORDER_ID_EXISTS`. Tracked stock is decremented. `orderNumber` is unique per store "
+        "and increases with each create; a create that fails after taking its number (e.g. a concurrent "
+        "create with the same `externalOrderId` that commits first) leaves that number unused."
+        + IDEMPOTENCY_HELP
     ),
     **documented(
         201,
@@ -226,7 +244,7 @@ def create_order_from_platform(request: HttpRequest, payload: PlatformOrderIn) -
     order, created = services.order_create_from_platform(
         store=store_of(request), data=payload.to_input(), actor=actor_of(request)
     )
-    response = respond(_detail(request, order.id), status=201 if created else 200)
+    response = respond(_detail_of(order), status=201 if created else 200)
     response["Location"] = f"/api/v1/orders/{order.id}"
     if not created:
         response[REPLAYED_HEADER] = "true"
@@ -254,16 +272,15 @@ def create_order_from_platform(request: HttpRequest, payload: PlatformOrderIn) -
 )
 @idempotent
 def update_order_status(request: HttpRequest, order_id: str, payload: StatusUpdateIn) -> HttpResponse:
-    order = selectors.order_get(store=store_of(request), order_ref=order_id)
-    services.order_set_status(
-        order_id=order.id,
+    order = services.order_set_status(
+        order_id=order_id,
         store=store_of(request),
         to=payload.status,
         actor=actor_of(request),
         metadata=payload.metadata,
         note=payload.note or "",
     )
-    return respond(_detail(request, order.id))
+    return respond(_detail_of(order))
 
 
 @router.put(

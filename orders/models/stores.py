@@ -10,8 +10,9 @@ class Store(models.Model):
     name = models.CharField(max_length=200)
     currency = models.CharField(max_length=3, default="USD")
     timezone = models.CharField(max_length=64, default="UTC")
-    # Last order number handed out; incremented under the store's row lock by the create service
-    # (orders/services/imports.py).
+    # Last order number handed out (ORD-000123). Bumped by orders/services/order_numbers.py in a
+    # statement of its own that commits at once, so creates of one store never wait for each other's
+    # commit; a rolled-back create leaves a gap.
     last_order_number = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -6,6 +6,7 @@
 - lifecycle.py — status changes and cancellation: the only code that moves `Order.status`;
 - refunds.py — refunds and the background task that carries them out;
 - imports.py — orders created from an external platform;
+- order_numbers.py — a store's next order number, handed out without a store-wide lock;
 - metadata.py — metadata and linking to a platform order;
 - catalog.py — the product catalogue (sync, inventory);
 - common.py — the row lock, history entries and payment status the others share.

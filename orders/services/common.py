@@ -10,12 +10,11 @@ Work that must not run for a rolled-back change (refund execution, customer emai
 
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-
 from orders import emails, errors
 from orders.actors import Actor
 from orders.errors import FieldError
 from orders.models import ZERO, HistoryEntry, Order, Store
+from orders.selectors import order_ref_filter
 from orders.statuses import PaymentStatus
 
 CENT = Decimal("0.01")
@@ -23,11 +22,37 @@ MAX_REASON = 500
 
 
 def lock_order(*, order_id, store: Store) -> Order:
-    """The order row, locked until the end of the caller's transaction. Another store's order is 404."""
-    try:
-        return Order.objects.select_for_update().get(pk=order_id, store=store)
-    except (Order.DoesNotExist, DjangoValidationError, ValueError):
-        raise errors.OrderNotFound() from None
+    """The store's order, its row locked until the end of the caller's transaction, with its customer.
+
+    `order_id` is the order's UUID or, as in the API's paths, its external (platform) ID: one query finds
+    and locks it, so an API write needs no lookup before the service. Another store's order is 404.
+    """
+    ref = str(order_id).strip()
+    matches: list[Order] = []
+    if "\x00" not in ref:  # PostgreSQL text cannot hold NUL: no order has such a reference
+        matches = list(
+            Order.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .filter(order_ref_filter(ref), store=store)
+            .order_by("id")[:2]
+        )
+    if not matches:
+        raise errors.OrderNotFound(f"No order {ref!r} in this store (looked up by id and external id).")
+    # Own id before external id when a UUID-shaped reference matched two orders (as selectors.order_get).
+    return min(matches, key=lambda o: 0 if str(o.id) == ref.lower() else 1)
+
+
+def keep_written_rows(order: Order, **rows: list) -> None:
+    """Make `order.<name>.all()` return `rows` without a query, as `prefetch_related` would: a service
+    that has just written all of an order's related rows (a new order's items and history) hands them
+    to the answer, which then reads nothing back. Django keeps prefetched rows in
+    `_prefetched_objects_cache`, a queryset whose result is already in place per relation."""
+    cache = order.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, values in rows.items():
+        queryset = getattr(order, name).all()
+        queryset._result_cache = list(values)
+        queryset._prefetch_done = True
+        cache[name] = queryset
 
 
 def record_history(

@@ -7,19 +7,21 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from orders import errors, money
 from orders.actors import Actor
 from orders.errors import FieldError
 from orders.models import ZERO, Customer, HistoryEntry, LineItem, Order, Store, Variant
-from orders.services.common import CENT, record_history
+from orders.services.common import CENT, keep_written_rows, record_history
 from orders.services.metadata import merge_metadata, validate_metadata
+from orders.services.order_numbers import order_number_next
 from orders.statuses import STATUSES_CREATABLE_FROM_PLATFORM, OrderStatus, PaymentStatus, parse_status
 from orders.webhooks import outbox
 
@@ -70,12 +72,15 @@ class PlatformOrderInput:
 
 
 def order_create_from_platform(*, store: Store, data: PlatformOrderInput, actor: Actor) -> tuple[Order, bool]:
-    """Create an order imported from a platform; returns (order, created).
+    """Create an order imported from a platform; returns (order, created). A created order comes with
+    its customer, items, refunds and history loaded; an existing one as read.
 
     Idempotent on (store, externalOrderId): the same content again returns the existing order with
-    created=False and writes nothing; different content raises ExternalOrderIdExists. Fifty identical
-    concurrent requests create one order: the store row lock serialises creates of one store (it also
-    hands out the sequential order number) and the partial unique constraint is the last line.
+    created=False and writes nothing; different content raises ExternalOrderIdExists. Creates of one
+    store run in parallel (no store-wide lock; the order number comes from order_numbers.py). Fifty
+    identical concurrent requests still create one order: the partial unique constraint on (store,
+    externalOrderId) makes every insert but the first wait for it and fail, and each of those rolls
+    back and answers with the winner's order.
     Raises ValidationFailed, VariantNotFound, CustomerNotFound, InsufficientInventory, ExternalOrderIdExists.
     """
     status, currency, subtotal, metadata = _validate_platform_order(store, data)
@@ -87,7 +92,7 @@ def order_create_from_platform(*, store: Store, data: PlatformOrderInput, actor:
             return existing, False
     try:
         with transaction.atomic():
-            return _create_locked(
+            return _create(
                 store,
                 data,
                 status=status,
@@ -98,8 +103,9 @@ def order_create_from_platform(*, store: Store, data: PlatformOrderInput, actor:
                 actor=actor,
             )
     except IntegrityError:
-        # Lost a race on (store, externalOrderId) that the store lock did not cover (e.g. a concurrent
-        # link of another order to this ID). The transaction is rolled back; answer from the winner.
+        # Lost a race on (store, externalOrderId): a concurrent create of the same order (or a link of
+        # another order to this ID) committed first. The transaction is rolled back (the order number
+        # it took stays unused); answer from the winner.
         if data.external_order_id:
             existing = _existing_import(store, data.external_order_id, fingerprint)
             if existing is not None:
@@ -108,7 +114,9 @@ def order_create_from_platform(*, store: Store, data: PlatformOrderInput, actor:
 
 
 def _existing_import(store: Store, external_order_id: str, fingerprint: str) -> Order | None:
-    existing = Order.objects.filter(store=store, external_id=external_order_id).first()
+    existing = (
+        Order.objects.select_related("customer").filter(store=store, external_id=external_order_id).first()
+    )
     if existing is None:
         return None
     if existing.import_fingerprint != fingerprint:
@@ -219,7 +227,7 @@ def _fingerprint(data: PlatformOrderInput, currency: str) -> str:
     return hashlib.sha256(json.dumps(normalised, sort_keys=True).encode()).hexdigest()
 
 
-def _create_locked(
+def _create(
     store: Store,
     data: PlatformOrderInput,
     *,
@@ -230,24 +238,19 @@ def _create_locked(
     fingerprint: str,
     actor: Actor,
 ) -> tuple[Order, bool]:
-    locked_store = Store.objects.select_for_update().get(pk=store.pk)
-    if data.external_order_id:
-        # Under the store lock every earlier create of this store has committed: this sees the winner.
-        existing = _existing_import(store, data.external_order_id, fingerprint)
-        if existing is not None:
-            return existing, False
+    """Write the order, its items, history entry and events. Call inside `transaction.atomic`."""
     customer = _resolve_customer(store, data)
-    variants = _lock_and_take_inventory(store, data.items)
+    variants = _take_inventory(store, data.items)
     now = timezone.now()
     placed_at = data.placed_at
     if placed_at is not None and timezone.is_naive(placed_at):
         placed_at = placed_at.replace(tzinfo=UTC)
     created_at = placed_at or now
-    locked_store.last_order_number += 1
-    Store.objects.filter(pk=store.pk).update(last_order_number=locked_store.last_order_number)
+    # Taken after every check that can refuse the request, so a refused create leaves no gap.
+    order_number = order_number_next(store_id=store.pk)
     order = Order.objects.create(
         store=store,
-        order_number=locked_store.last_order_number,
+        order_number=order_number,
         external_id=data.external_order_id or None,
         platform_name=(data.platform_name or "").strip(),
         status=status,
@@ -273,7 +276,7 @@ def _create_locked(
         created_at=created_at,
         updated_at=now,
     )
-    LineItem.objects.bulk_create(
+    items = LineItem.objects.bulk_create(
         LineItem(
             order=order,
             product=variants[item.external_variant_id].product,
@@ -289,8 +292,10 @@ def _create_locked(
         )
         for position, item in enumerate(data.items)
     )
-    record_history(order, kind=HistoryEntry.Kind.CREATED, from_status=None, actor=actor)
+    entry = record_history(order, kind=HistoryEntry.Kind.CREATED, from_status=None, actor=actor)
     outbox.record_order_events(order=order, change="created", actor=actor)
+    # Everything the order's detail shows is in hand: the answer needs no read.
+    keep_written_rows(order, items=items, refunds=[], history=[entry])
     return order, True
 
 
@@ -321,16 +326,16 @@ def _resolve_customer(store: Store, data: PlatformOrderInput) -> Customer:
     return customer
 
 
-def _lock_and_take_inventory(store: Store, items: list[ItemInput]) -> dict[str, Variant]:
-    """Lock the items' variants (in id order, so concurrent imports cannot deadlock), check that each
-    belongs to the named product, check tracked stock and decrement it. Returns variants by external ID."""
+def _take_inventory(store: Store, items: list[ItemInput]) -> dict[str, Variant]:
+    """Check that each item's variant belongs to the named product and that tracked stock suffices, and
+    take the tracked stock. Returns the variants by external ID.
+
+    Only variants that track inventory are locked, until the create commits: creates sharing a tracked
+    variant wait for each other, creates sharing only untracked ones do not."""
     wanted = {item.external_variant_id for item in items}
     variants = {
         v.external_id: v
-        for v in Variant.objects.select_for_update()
-        .select_related("product")
-        .filter(store=store, external_id__in=wanted)
-        .order_by("id")
+        for v in Variant.objects.select_related("product").filter(store=store, external_id__in=wanted)
     }
     needed: dict[str, int] = defaultdict(int)
     for i, item in enumerate(items):
@@ -342,22 +347,47 @@ def _lock_and_take_inventory(store: Store, items: list[ItemInput]) -> dict[str, 
                 errors=[FieldError(f"items[{i}].externalVariantId", "Unknown variant for this product.")],
             )
         needed[item.external_variant_id] += item.quantity
+    tracked = {variants[ext].pk: qty for ext, qty in needed.items() if variants[ext].track_inventory}
+    in_stock = _take_stock(tracked)
     short = [
         FieldError(
             f"items[{next(i for i, it in enumerate(items) if it.external_variant_id == ext)}].quantity",
-            f"Only {variants[ext].inventory_quantity} of '{variants[ext].sku or ext}' in stock; {qty} requested.",
+            f"Only {in_stock[variants[ext].pk]} of '{variants[ext].sku or ext}' in stock; {qty} requested.",
         )
         for ext, qty in needed.items()
-        if variants[ext].track_inventory and variants[ext].inventory_quantity < qty
+        if in_stock.get(variants[ext].pk, qty) < qty
     ]
     if short:
         raise errors.InsufficientInventory(
             "Not enough stock for: " + "; ".join(e.message for e in short), errors=short
         )
-    for ext in sorted(needed, key=lambda e: str(variants[e].id)):
-        variant = variants[ext]
-        if variant.track_inventory:
-            Variant.objects.filter(pk=variant.pk).update(
-                inventory_quantity=F("inventory_quantity") - needed[ext]
-            )
     return variants
+
+
+def _take_stock(quantities: dict[Any, int]) -> dict[Any, int]:
+    """Decrement tracked variants (id → quantity) if every one has enough stock, locking their rows until
+    the create commits. Returns {} when the stock was taken, else the stock (id → quantity) it found."""
+    if len(quantities) == 1:
+        # One row: a conditional decrement locks it, checks the stock and takes it in one statement.
+        ((pk, quantity),) = quantities.items()
+        taken = Variant.objects.filter(pk=pk, inventory_quantity__gte=quantity).update(
+            inventory_quantity=F("inventory_quantity") - quantity
+        )
+        return {} if taken else dict(Variant.objects.filter(pk=pk).values_list("id", "inventory_quantity"))
+    if not quantities:
+        return {}
+    # Several rows: lock them in id order first (an UPDATE locks rows in whatever order it visits them,
+    # and two creates sharing variants could deadlock), then check and take them in one statement.
+    in_stock = dict(
+        Variant.objects.select_for_update()
+        .filter(pk__in=quantities)
+        .order_by("id")
+        .values_list("id", "inventory_quantity")
+    )
+    if any(in_stock[pk] < quantity for pk, quantity in quantities.items()):
+        return in_stock
+    Variant.objects.filter(pk__in=quantities).update(
+        inventory_quantity=F("inventory_quantity")
+        - Case(*(When(pk=pk, then=Value(quantity)) for pk, quantity in quantities.items()))
+    )
+    return {}

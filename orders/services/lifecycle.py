@@ -36,7 +36,8 @@ def order_set_status(
     metadata: dict | None = None,
     note: str = "",
 ) -> Order:
-    """Move the order to `to` if the transition table allows it, merging `metadata`.
+    """Move the order to `to` if the transition table allows it, merging `metadata`. `order_id` is the
+    order's UUID or external ID. Returns the order as saved, with its customer.
 
     Locks the order row. Moving to `cancelled` is a cancel without refund (the §3.5 rules apply).
     Moving to `confirmed` marks an unpaid order paid. Raises InvalidStatus, InvalidStatusTransition,

@@ -7,11 +7,12 @@ periodic sweep (`manage.py webhook_sweep`) finds the due rows and enqueues them 
 worker only reads these rows.
 """
 
+import functools
 import secrets
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -43,12 +44,51 @@ def _json_safe(value: Any) -> Any:
 
 
 def subscribed_endpoints(*, store_id, event_type: str) -> list[WebhookEndpoint]:
+    return _subscribed(_enabled_endpoints(store_id), event_type)
+
+
+def _enabled_endpoints(store_id) -> list[WebhookEndpoint]:
+    return list(WebhookEndpoint.objects.filter(store_id=store_id, enabled=True))
+
+
+def _subscribed(endpoints: list[WebhookEndpoint], event_type: str) -> list[WebhookEndpoint]:
     # ≤10 endpoints per store: filtering the JSON list in Python is portable and cheap.
-    return [
-        e
-        for e in WebhookEndpoint.objects.filter(store_id=store_id, enabled=True)
-        if event_type in e.event_types
-    ]
+    return [e for e in endpoints if event_type in e.event_types]
+
+
+class _Pending(NamedTuple):
+    """An event about to be written, when its deliveries fall due, and the endpoints they go to."""
+
+    event: WebhookEvent
+    due_at: datetime
+    endpoints: list[WebhookEndpoint]
+
+
+def _pending(
+    *, order: Order | None, store_id, event_type: str, data: dict, endpoints: list[WebhookEndpoint]
+) -> _Pending:
+    """An unsaved event stamped now (each event of a change its own moment, so their deliveries fall due
+    in the order the events are recorded in), with its deliveries' due time and endpoints."""
+    now = timezone.now()
+    event_id = new_event_id()
+    payload = {"id": event_id, "type": event_type, "created_at": iso(now), "data": _json_safe(data)}
+    event = WebhookEvent(id=event_id, store_id=store_id, order=order, type=event_type, payload=payload)
+    return _Pending(event, now, endpoints)
+
+
+def _write(pending: list[_Pending], *, dispatch: bool) -> None:
+    """Insert the events, then a pending delivery per (event, endpoint): two INSERTs whatever the number
+    of events. With `dispatch`, each event's deliveries are enqueued after commit."""
+    WebhookEvent.objects.bulk_create([p.event for p in pending])
+    WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(event=p.event, endpoint=endpoint, next_attempt_at=p.due_at)
+        for p in pending
+        for endpoint in p.endpoints
+    )
+    if dispatch:
+        for p in pending:
+            if p.endpoints:
+                transaction.on_commit(functools.partial(enqueue_event_deliveries, p.event.id), robust=True)
 
 
 def record_event(
@@ -65,20 +105,11 @@ def record_event(
 
     Call inside the transaction of the change. With `dispatch`, deliveries are enqueued after commit.
     """
-    now = timezone.now()
-    event_id = new_event_id()
-    payload = {"id": event_id, "type": event_type, "created_at": iso(now), "data": _json_safe(data)}
-    event = WebhookEvent.objects.create(
-        id=event_id, store_id=store_id, order=order, type=event_type, payload=payload
-    )
     if endpoints is None:
         endpoints = subscribed_endpoints(store_id=store_id, event_type=event_type)
-    WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=now) for endpoint in endpoints
-    )
-    if endpoints and dispatch:
-        transaction.on_commit(lambda: enqueue_event_deliveries(event.id), robust=True)
-    return event
+    pending = _pending(order=order, store_id=store_id, event_type=event_type, data=data, endpoints=endpoints)
+    _write([pending], dispatch=dispatch)
+    return pending.event
 
 
 def record_order_events(
@@ -116,12 +147,20 @@ def record_order_events(
     change_seen = events.OrderChange(
         order=order, change=change, previous_status=previous_status, reason=reason, occurred_at=occurred_at
     )
-    return [
-        record_event(
+    fired = events.fired_by(change_seen)
+    if not fired:
+        return []
+    # One endpoint lookup and two INSERTs for all the events of the change.
+    endpoints = _enabled_endpoints(order.store_id)
+    pending = [
+        _pending(
             order=order,
             store_id=order.store_id,
             event_type=event_type.name,
             data={**base, **event_type.payload(change_seen)},
+            endpoints=_subscribed(endpoints, event_type.name),
         )
-        for event_type in events.fired_by(change_seen)
+        for event_type in fired
     ]
+    _write(pending, dispatch=True)
+    return [p.event for p in pending]

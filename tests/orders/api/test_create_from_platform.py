@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from orders.models import Customer, HistoryEntry, LineItem, Order, WebhookEvent
+from orders.models import Customer, HistoryEntry, LineItem, Order, Variant, WebhookEvent
 from tests.factories import CustomerFactory, VariantFactory
 
 URL = "/api/v1/orders"
@@ -209,6 +209,37 @@ def test_full_body_with_addresses_payment_totals_and_placed_at(api, store, varia
     assert (data["tax"], data["shipping"], data["discount"], data["total"]) == (5.4, 10, 0.5, 74.88)
 
 
+def test_the_create_answer_is_what_reading_the_order_answers(api, store, variant):
+    """The create answers from the rows it has just written, without reading them back: the same
+    order as a later read shows (amounts, times in UTC, snapshots, history)."""
+    # given a body whose values the database normalises: amounts without cents, a time with an offset
+    body = seed_body(
+        None,
+        customerId=None,
+        customerInfo={"email": " New.Buyer@Example.com ", "firstName": " Ann ", "phoneNumber": "+39 06"},
+        status="confirmed",
+        tax=5,
+        shipping=0,
+        discount=0,
+        total=64.98,
+        placedAt="2024-01-15T12:30:00.123456+02:00",
+        billingAddress={"name": "A", "line1": "1 Via Roma", "country": "IT", "unknown": "dropped"},
+        payment={"method": "card"},
+        metadata={"b": 1, "a": 2.5, "c": "x", "d": True},
+        items=[
+            {"externalProductId": "prod_123", "externalVariantId": "var_456", "quantity": 1, "price": 30},
+            {"externalProductId": "prod_123", "externalVariantId": "var_456", "quantity": 1, "price": 29.98},
+        ],
+    )
+
+    # when
+    created = api.post_json(URL, body)
+
+    # then
+    assert created.status_code == 201, created.content
+    assert created.json() == api.get(f"{URL}/{created.json()['data']['id']}").json()
+
+
 def test_order_numbers_are_sequential_per_store(api, store, variant):
     # given
     customer = CustomerFactory(store=store)
@@ -392,6 +423,59 @@ def test_insufficient_tracked_inventory_is_400_and_nothing_changes(api, store, v
     assert variant.inventory_quantity == 1
     assert not Order.objects.exists()
     assert not LineItem.objects.exists()
+
+
+def item(variant, quantity):
+    return {
+        "externalProductId": variant.product.external_id,
+        "externalVariantId": variant.external_id,
+        "quantity": quantity,
+        "price": 1,
+    }
+
+
+def stock(*variants) -> list[int]:
+    return [Variant.objects.get(pk=v.pk).inventory_quantity for v in variants]
+
+
+def test_each_tracked_variant_loses_what_its_lines_took_and_untracked_ones_keep_theirs(api, store):
+    # given
+    first = VariantFactory(product__store=store, inventory_quantity=10)
+    second = VariantFactory(product__store=store, inventory_quantity=10)
+    untracked = VariantFactory(product__store=store, inventory_quantity=10, track_inventory=False)
+    items = [item(first, 2), item(second, 3), item(untracked, 4), item(first, 1)]
+    body = seed_body(CustomerFactory(store=store).id, items=items, total=10)
+
+    # when
+    response = api.post_json(URL, body)
+
+    # then
+    assert response.status_code == 201, response.content
+    assert stock(first, second, untracked) == [7, 7, 10]
+
+
+def test_short_stock_of_one_of_several_variants_names_it_and_takes_nothing_nor_a_number(api, store):
+    # given
+    plenty = VariantFactory(product__store=store, inventory_quantity=10, sku="PLENTY")
+    scarce = VariantFactory(product__store=store, inventory_quantity=1, sku="SCARCE")
+    customer = CustomerFactory(store=store)
+
+    # when
+    refused = api.post_json(URL, seed_body(customer.id, items=[item(plenty, 2), item(scarce, 2)], total=4))
+    accepted = api.post_json(
+        URL, seed_body(customer.id, items=[item(plenty, 2)], total=2, externalOrderId="2")
+    )
+
+    # then
+    assert refused.status_code == 400
+    payload = refused.json()
+    assert payload["errorCode"] == "INSUFFICIENT_INVENTORY"
+    assert payload["errors"] == [
+        {"field": "items[1].quantity", "message": "Only 1 of 'SCARCE' in stock; 2 requested."}
+    ]
+    assert accepted.status_code == 201, accepted.content
+    assert accepted.json()["data"]["orderNumber"] == "ORD-000001"  # the refused create took no number
+    assert stock(plenty, scarce) == [8, 1]
 
 
 def test_untracked_inventory_is_not_checked(api, store, variant):

@@ -36,6 +36,23 @@ def test_update_status_moves_order_and_records_history_with_metadata(api, store,
     assert types == {"order.status_updated", "order.shipped"}
 
 
+@pytest.mark.parametrize("to", ["confirmed", "cancelled"])
+def test_the_status_answer_is_what_reading_the_order_answers(api, store, to):
+    """The answer comes from the row the service locked and saved (not read again): the same order as a
+    later read shows."""
+    # given
+    order = make_order(store, status=OrderStatus.PENDING, metadata={"keep": "me", "drop": 1})
+
+    # when
+    updated = api.put_json(url(order.id), {"status": to, "note": "Why", "metadata": {"drop": None, "n": 2.5}})
+    read = api.get(f"/api/v1/orders/{order.id}")
+
+    # then
+    assert updated.status_code == 200, updated.content
+    assert updated.json() == read.json()
+    assert updated.json()["data"]["metadata"] == {"keep": "me", "n": 2.5}
+
+
 def test_update_status_accepts_any_case(api, store):
     # given
     order = make_order(store, status=OrderStatus.CONFIRMED)
