@@ -233,6 +233,9 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
 
 # The Orders API.
+# An API key's row is re-read at most this often per process (orders/auth.py); a key revoked in another
+# process stops working within this many seconds. 0 reads it on every request.
+API_KEY_CACHE_SECONDS = float(os.environ.get("API_KEY_CACHE_SECONDS", "5"))
 # Lists count matching rows exactly up to this many; beyond it the order list gives PostgreSQL's estimate.
 # Counting is a scan of up to this many index entries on every list request.
 API_COUNT_CAP = int(os.environ.get("API_COUNT_CAP", "1000"))

@@ -1,13 +1,19 @@
 """API keys: generation, keyed hashing, lookup. Only the prefix and the HMAC of a key are stored.
 
 The check runs on every request, so the hash is a fast keyed HMAC-SHA256 (the key is 190 random bits;
-a slow password hasher buys nothing and costs ~300 ms a request).
+a slow password hasher buys nothing and costs ~300 ms a request), and the key's row is read from the
+database at most once per `API_KEY_CACHE_SECONDS` per process: that round trip was the largest single
+cost of a small API request (bench/compare.py). Revoking or saving a key or store in this process drops
+the cached rows at once; other processes stop accepting a revoked key within `API_KEY_CACHE_SECONDS`.
 """
 
+import copy
 import hashlib
 import hmac
 import secrets
 import string
+import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -68,27 +74,57 @@ def api_key_create(
     return IssuedKey(api_key=api_key, plaintext=plaintext)
 
 
+# key hash → (monotonic expiry, the key with its store). Only found keys are kept: an unknown key is
+# looked up every time, so a flood of made-up keys cannot fill the memory.
+_cache: dict[str, tuple[float, ApiKey]] = {}
+_cache_lock = threading.Lock()
+
+
+def forget_cached_keys(**_: object) -> None:
+    """Drop every cached key (connected to ApiKey and Store saves and deletes in OrdersConfig.ready)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _lookup(key_hash: str) -> ApiKey | None:
+    ttl = settings.API_KEY_CACHE_SECONDS
+    cached = _cache.get(key_hash)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    api_key = ApiKey.objects.select_related("store").filter(key_hash=key_hash, revoked_at=None).first()
+    if api_key is not None and ttl > 0:
+        with _cache_lock:
+            _cache[key_hash] = (time.monotonic() + ttl, api_key)
+    return api_key
+
+
+def _private_copy(api_key: ApiKey) -> ApiKey:
+    """A copy for one request: callers may change their key or store without touching the cached ones
+    (or another thread's)."""
+    mine = copy.copy(api_key)
+    mine.store = copy.copy(api_key.store)
+    return mine
+
+
 def api_key_authenticate(plaintext: str | None) -> ApiKey | None:
     """The active key for this plaintext (with its store loaded), or None if missing/unknown/revoked."""
     if not plaintext or not looks_like_key(plaintext.strip()):
         return None
-    api_key = (
-        ApiKey.objects.select_related("store")
-        .filter(key_hash=hash_key(plaintext.strip()), revoked_at=None)
-        .first()
-    )
-    if api_key is None:
+    shared = _lookup(hash_key(plaintext.strip()))
+    if shared is None:
         return None
     now = timezone.now()
     if (
-        api_key.last_used_at is None
-        or (now - api_key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
+        shared.last_used_at is None
+        or (now - shared.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
     ):
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        api_key.last_used_at = now
-    return api_key
+        ApiKey.objects.filter(pk=shared.pk).update(last_used_at=now)
+        shared.last_used_at = now
+    return _private_copy(shared)
 
 
 def api_key_revoke(*, prefix: str) -> int:
     """Revoke the key with this prefix; returns how many keys were revoked (0 or 1)."""
-    return ApiKey.objects.filter(prefix=prefix, revoked_at=None).update(revoked_at=timezone.now())
+    revoked = ApiKey.objects.filter(prefix=prefix, revoked_at=None).update(revoked_at=timezone.now())
+    forget_cached_keys()
+    return revoked

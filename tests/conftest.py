@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from orders.auth import IssuedKey, api_key_create
+from orders.auth import IssuedKey, api_key_create, forget_cached_keys
 from tests import requirements
 from tests.factories import StoreFactory
 
@@ -17,6 +17,9 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_runtest_setup(item):
     requirements.fail_missing_parts(item)
+    # A test's rolled-back (or flushed) keys and stores must not be served from the API key cache to the
+    # next test: a rollback sends no signal.
+    forget_cached_keys()
 
 
 class ApiClient(Client):
