@@ -172,7 +172,8 @@ def test_expired_session_during_a_dialog_signs_in_and_returns_to_the_order(live_
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(order_url)
-    expect(page.get_by_role("heading", name=late.display_number)).to_be_visible()
+    # exact: the reopened dialog's title ("Edit metadata ORD-…") is a heading too
+    expect(page.get_by_role("heading", name=late.display_number, exact=True)).to_be_visible()
     # and the dialog is open again with what was typed, ready to send
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_label("New key 1")).to_have_value("giftNote")
