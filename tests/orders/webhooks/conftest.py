@@ -1,5 +1,6 @@
 """A real HTTP receiver on 127.0.0.1 for delivery tests, and endpoint factories."""
 
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,6 +71,41 @@ def receiver():
     yield state["r"]
     server.shutdown()
     server.server_close()
+
+
+class Blackhole:
+    """A receiver that accepts connections and reads what is sent, but never answers (a hung server)."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+        self.accepted = 0
+        self.open: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:  # closed: the test is over
+                return
+            with self.lock:
+                self.accepted += 1
+                self.open.append(conn)
+
+    def close(self) -> None:
+        self.server.close()
+        with self.lock:
+            for conn in self.open:
+                conn.close()
+
+
+@pytest.fixture
+def blackhole():
+    hole = Blackhole()
+    yield hole
+    hole.close()
 
 
 def make_endpoint(store, url: str, *, event_types=tuple(REGISTRY), secret: str | None = None, enabled=True):
