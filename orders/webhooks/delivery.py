@@ -275,14 +275,17 @@ def cancel_pending(*, endpoint_id, reason: str) -> int:
     )
 
 
-def record_results(outcomes: list[tuple[Claim, SendResult]]) -> None:
+def record_results(outcomes: list[tuple[Claim, SendResult]], *, enqueue_retries: bool = True) -> None:
     """Record the results of sends in one transaction — one for `attempt_delivery`, a batch for the batch
     sender (orders/webhooks/sender.py). Each attempt row gets its result. Each delivery still at that
     attempt (not deleted, cancelled or retried by hand meanwhile) is then, by its own result: succeeded
     (2xx); failed (410 Gone, which also disables the endpoint and cancels its pending deliveries; a final
     attempt; a test send); or due again after its retry delay. In bulk: one statement for the attempts,
     one per (status code, attempt) for the 2xx, one lock and one update for the rest, whatever the mix.
-    Joins the caller's transaction if there is one."""
+    A retry is enqueued as a task after commit unless `enqueue_retries` is false (the batch sender,
+    which finds due retries in the outbox itself: a task would only be acknowledged unrun, and three
+    statements per failure let a dead endpoint's backlog slow every pass). Joins the caller's
+    transaction if there is one."""
     now = timezone.now()
     with transaction.atomic(savepoint=False):
         _write_attempt_results(outcomes)
@@ -303,10 +306,12 @@ def record_results(outcomes: list[tuple[Claim, SendResult]]) -> None:
             )
         failed = {c.delivery_id: (c, r) for c, r in outcomes if not r.succeeded}
         if failed:
-            _record_failures(failed, now=now)
+            _record_failures(failed, now=now, enqueue_retries=enqueue_retries)
 
 
-def _record_failures(failed: dict[UUID, tuple[Claim, SendResult]], *, now: datetime) -> None:
+def _record_failures(
+    failed: dict[UUID, tuple[Claim, SendResult]], *, now: datetime, enqueue_retries: bool
+) -> None:
     rows = WebhookDelivery.objects.select_for_update().filter(id__in=list(failed), status=Status.PENDING)
     changed: list[WebhookDelivery] = []
     gone: list[WebhookDelivery] = []
@@ -338,7 +343,7 @@ def _record_failures(failed: dict[UUID, tuple[Claim, SendResult]], *, now: datet
         )
         cancel_pending(endpoint_id=delivery.endpoint_id, reason="Endpoint disabled: " + reason)
     retries = [(d.id, d.next_attempt_at) for d in changed if d.status == Status.PENDING]
-    if retries:
+    if retries and enqueue_retries:
         transaction.on_commit(lambda: _enqueue_retries(retries), robust=True)
 
 

@@ -28,7 +28,8 @@ How
   point: with RQ, or a plain `db_worker --queue-name webhooks`, each task sends its delivery as before, and
   races with this sender are settled by the row lock). This process does not run them one by one: with
   the database backend it marks ready `deliver_webhook` tasks done in bulk (`acknowledge_tasks`), since the
-  sender finds their deliveries in the outbox anyway.
+  sender finds their deliveries in the outbox anyway. Nor does it enqueue a task for a retry it records:
+  it finds the delivery in the outbox when it is due (should none take it, the sweep enqueues a task).
 - Recovery: claimed deliveries have `next_attempt_at` in the future (the lease, ≥ 120 s, longer than a
   claim waits in the ready queue plus its send), so the sweep never takes them for lost. A sender killed
   mid-batch leaves attempts marked lost and rows that become due when their lease ends; this or another
@@ -211,7 +212,7 @@ class Sender:
         claims: list[Claim] = []
         with transaction.atomic():
             if outcomes:
-                delivery.record_results(outcomes)
+                delivery.record_results(outcomes, enqueue_retries=False)
             if limit > 0:
                 claims = delivery.claim_due(
                     limit=limit,
@@ -262,7 +263,7 @@ class Sender:
     def record_finished(self) -> int:
         outcomes = self._take_finished()
         if outcomes:
-            delivery.record_results(outcomes)
+            delivery.record_results(outcomes, enqueue_retries=False)
             self._log(outcomes)
         return len(outcomes)
 

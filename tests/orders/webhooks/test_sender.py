@@ -300,6 +300,35 @@ def test_one_pass_records_each_result_by_its_own_outcome(store, keepalive_receiv
     assert all(a.error != delivery.LOST_ATTEMPT_ERROR for row in got.values() for a in row.attempts.all())
 
 
+def test_the_sender_finds_retries_in_the_outbox_instead_of_enqueuing_tasks(
+    store, keepalive_receiver, django_capture_on_commit_callbacks
+):
+    # given: two deliveries to a receiver that answers 500, sent by the sender
+    make_endpoint(store, f"{keepalive_receiver.base}/status/500", event_types=["order.created"])
+    _events(store, 2)
+    sender = Sender(threads=2, per_endpoint=2, batch=10)
+    try:
+        sender.step()
+        _finished(sender, 2)
+        # when the sender records them
+        with django_capture_on_commit_callbacks() as by_sender:
+            assert sender.record_finished() == 2
+    finally:
+        sender.stop()
+        sender.drain()
+    # then: both are due again later, and no task was handed to the queue for them
+    rows = list(WebhookDelivery.objects.all())
+    assert [(r.status, r.last_status_code, r.next_attempt_at > timezone.now()) for r in rows] == [
+        (Status.PENDING, 500, True)
+    ] * 2
+    assert by_sender == []
+    # while a single attempt (the task path) still enqueues its retry
+    WebhookDelivery.objects.filter(id=rows[0].id).update(next_attempt_at=timezone.now())
+    with django_capture_on_commit_callbacks() as by_task:
+        assert delivery.attempt_delivery(rows[0].id).status_code == 500
+    assert len(by_task) == 1
+
+
 def test_claims_not_sent_when_the_sender_stops_are_given_back(store, blackhole, settings):
     # given: a receiver that never answers; one sending thread, two claims for it (one in flight, one
     # waiting for the thread)
