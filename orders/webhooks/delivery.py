@@ -228,6 +228,22 @@ def claim_due(
         ]
 
 
+def release_claims(claims: list[Claim]) -> None:
+    """Give back claims that were never sent (the batch sender stopping with claims still queued): their
+    attempt rows go, and each delivery still at that attempt is due again at once with its previous
+    attempt count — as if it had not been claimed."""
+    now = timezone.now()
+    with transaction.atomic():
+        WebhookAttempt.objects.filter(id__in=[c.attempt_id for c in claims]).delete()
+        by_attempt: dict[int, list[UUID]] = {}
+        for claim in claims:
+            by_attempt.setdefault(claim.run_attempt, []).append(claim.delivery_id)
+        for run_attempt, ids in by_attempt.items():
+            WebhookDelivery.objects.filter(
+                id__in=ids, status=Status.PENDING, attempt_count=run_attempt
+            ).update(attempt_count=run_attempt - 1, next_attempt_at=now, updated_at=now)
+
+
 # ---- record -----------------------------------------------------------------------------------------
 
 
@@ -259,37 +275,81 @@ def cancel_pending(*, endpoint_id, reason: str) -> int:
     )
 
 
-def _record(claim: Claim, result: SendResult) -> WebhookDelivery | None:
-    with transaction.atomic():
-        return _record_in_transaction(claim, result, now=timezone.now())
-
-
-def record_results(outcomes: list[tuple[Claim, SendResult]]) -> None:
-    """Record the results of many sends in one transaction (the batch sender), each exactly as `_record`
-    would: a 2xx in bulk (one update of the attempts, one of the deliveries still at that attempt), any
-    other result row by row. Joins the caller's transaction if there is one."""
+def record_results(outcomes: list[tuple[Claim, SendResult]], *, enqueue_retries: bool = True) -> None:
+    """Record the results of sends in one transaction — one for `attempt_delivery`, a batch for the batch
+    sender (orders/webhooks/sender.py). Each attempt row gets its result. Each delivery still at that
+    attempt (not deleted, cancelled or retried by hand meanwhile) is then, by its own result: succeeded
+    (2xx); failed (410 Gone, which also disables the endpoint and cancels its pending deliveries; a final
+    attempt; a test send); or due again after its retry delay. In bulk: one statement for the attempts,
+    one per (status code, attempt) for the 2xx, one lock and one update for the rest, whatever the mix.
+    A retry is enqueued as a task after commit unless `enqueue_retries` is false (the batch sender,
+    which finds due retries in the outbox itself: a task would only be acknowledged unrun, and three
+    statements per failure let a dead endpoint's backlog slow every pass). Joins the caller's
+    transaction if there is one."""
     now = timezone.now()
-    succeeded = [(c, r) for c, r in outcomes if r.succeeded]
     with transaction.atomic(savepoint=False):
-        if succeeded:
-            _write_attempt_results(succeeded)
-            groups: dict[tuple, list[UUID]] = {}
-            for c, r in succeeded:
+        _write_attempt_results(outcomes)
+        groups: dict[tuple, list[UUID]] = {}
+        for c, r in outcomes:
+            if r.succeeded:
                 groups.setdefault((r.status_code, c.run_attempt), []).append(c.delivery_id)
-            for (code, run_attempt), ids in groups.items():
-                WebhookDelivery.objects.filter(
-                    id__in=ids, attempt_count=run_attempt, status=Status.PENDING
-                ).update(
-                    status=Status.SUCCEEDED,
-                    next_attempt_at=None,
-                    completed_at=now,
-                    last_status_code=code,
-                    last_error="",
-                    updated_at=now,
-                )
-        for claim, result in outcomes:
-            if not result.succeeded:
-                _record_in_transaction(claim, result, now=now)
+        for (code, run_attempt), ids in groups.items():
+            WebhookDelivery.objects.filter(
+                id__in=ids, attempt_count=run_attempt, status=Status.PENDING
+            ).update(
+                status=Status.SUCCEEDED,
+                next_attempt_at=None,
+                completed_at=now,
+                last_status_code=code,
+                last_error="",
+                updated_at=now,
+            )
+        failed = {c.delivery_id: (c, r) for c, r in outcomes if not r.succeeded}
+        if failed:
+            _record_failures(failed, now=now, enqueue_retries=enqueue_retries)
+
+
+def _record_failures(
+    failed: dict[UUID, tuple[Claim, SendResult]], *, now: datetime, enqueue_retries: bool
+) -> None:
+    rows = WebhookDelivery.objects.select_for_update().filter(id__in=list(failed), status=Status.PENDING)
+    changed: list[WebhookDelivery] = []
+    gone: list[WebhookDelivery] = []
+    for delivery in rows.order_by("id"):
+        claim, result = failed[delivery.id]
+        if (
+            delivery.attempt_count != claim.run_attempt
+        ):  # retried by hand meanwhile: the attempt log is enough
+            continue
+        delivery.last_status_code = result.status_code
+        delivery.last_error = result.error[:500]
+        delivery.updated_at = now
+        if result.status_code == 410 or not claim.retry or claim.run_attempt >= max_attempts():
+            delivery.status = Status.FAILED
+            delivery.next_attempt_at = None
+            delivery.completed_at = now
+            if result.status_code == 410:
+                gone.append(delivery)
+        else:
+            delivery.next_attempt_at = now + retry_delay(claim.run_attempt)
+        changed.append(delivery)
+    WebhookDelivery.objects.bulk_update(
+        changed, ["status", "next_attempt_at", "completed_at", "last_status_code", "last_error", "updated_at"]
+    )
+    for delivery in gone:  # the receiver asks to stop: after the rows above, so it cancels their retries too
+        reason = f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC."
+        WebhookEndpoint.objects.filter(id=delivery.endpoint_id).update(
+            enabled=False, disabled_reason=reason, updated_at=now
+        )
+        cancel_pending(endpoint_id=delivery.endpoint_id, reason="Endpoint disabled: " + reason)
+    retries = [(d.id, d.next_attempt_at) for d in changed if d.status == Status.PENDING]
+    if retries and enqueue_retries:
+        transaction.on_commit(lambda: _enqueue_retries(retries), robust=True)
+
+
+def _enqueue_retries(retries: list[tuple[UUID, datetime | None]]) -> None:
+    for delivery_id, due in retries:
+        enqueue_delivery(delivery_id, run_after=due)
 
 
 def _write_attempt_results(outcomes: list[tuple[Claim, SendResult]]) -> None:
@@ -319,41 +379,6 @@ def _write_attempt_results(outcomes: list[tuple[Claim, SendResult]]) -> None:
         )
 
 
-def _record_in_transaction(claim: Claim, result: SendResult, *, now: datetime) -> WebhookDelivery | None:
-    WebhookAttempt.objects.filter(id=claim.attempt_id).update(
-        status_code=result.status_code,
-        duration_ms=result.duration_ms,
-        response_body=result.response_body,
-        error=result.error,
-    )
-    delivery = (
-        WebhookDelivery.objects.select_for_update()
-        .filter(id=claim.delivery_id, status=Status.PENDING, attempt_count=claim.run_attempt)
-        .first()
-    )
-    if delivery is None:  # deleted, cancelled or retried by hand meanwhile: the attempt log is enough
-        return None
-    delivery.last_status_code = result.status_code
-    delivery.last_error = result.error
-    if result.succeeded:
-        _finish(delivery, Status.SUCCEEDED, now=now)
-    elif result.status_code == 410:
-        _finish(delivery, Status.FAILED, now=now)
-        reason = f"The receiver answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC."
-        WebhookEndpoint.objects.filter(id=delivery.endpoint_id).update(
-            enabled=False, disabled_reason=reason, updated_at=now
-        )
-        cancel_pending(endpoint_id=delivery.endpoint_id, reason="Endpoint disabled: " + reason)
-    elif not claim.retry or claim.run_attempt >= max_attempts():
-        _finish(delivery, Status.FAILED, now=now)
-    else:
-        delivery.next_attempt_at = now + retry_delay(claim.run_attempt)
-        delivery.save(update_fields=["last_status_code", "last_error", "next_attempt_at", "updated_at"])
-        due = delivery.next_attempt_at
-        transaction.on_commit(lambda: enqueue_delivery(delivery.id, run_after=due), robust=True)
-    return delivery
-
-
 def attempt_delivery(
     delivery_id: str | UUID, *, include_disabled: bool = False, retry: bool = True
 ) -> SendResult | None:
@@ -369,7 +394,7 @@ def attempt_delivery(
         event_type=claim.event_type,
         body=claim.body,
     )
-    _record(claim, result)
+    record_results([(claim, result)])
     logger.info(
         "webhook %s delivery %s attempt %s: %s",
         claim.event_type,

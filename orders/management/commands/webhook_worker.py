@@ -3,10 +3,11 @@
     manage.py webhook_worker [--threads 64] [--per-endpoint 16] [--batch 200] [--poll 0.2]
 
 It takes the place of `db_worker --queue-name webhooks` (`make run` starts it): it claims due deliveries
-from the outbox in batches, sends them concurrently over kept-alive connections with at most
---per-endpoint sends in flight per endpoint, records each attempt, and marks the webhooks queue's
-`deliver_webhook` tasks done (their deliveries are sent from the outbox). Run as many as volume needs:
-claims use SKIP LOCKED. SIGTERM/SIGINT: stop claiming, finish and record the sends in flight, exit.
+from the outbox in batches (each endpoint about a second of sends ahead), sends them from --threads
+threads over kept-alive connections with at most --per-endpoint sends in flight per endpoint, records
+the attempts in bulk, and marks the webhooks queue's `deliver_webhook` tasks done (their deliveries are
+sent from the outbox). Run as many as volume needs: claims use SKIP LOCKED. SIGTERM/SIGINT: stop
+claiming, send and record what is claimed (bounded by the timeout), give back the rest, exit.
 """
 
 import os
@@ -28,7 +29,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--per-endpoint", type=int, default=16, help="Sends in flight at most per endpoint."
         )
-        parser.add_argument("--batch", type=int, default=200, help="Deliveries claimed at most per query.")
+        parser.add_argument(
+            "--batch", type=int, default=200, help="Deliveries claimed at most per pass, and per endpoint."
+        )
         parser.add_argument(
             "--poll", type=float, default=0.2, help="Seconds between looks at an idle outbox."
         )

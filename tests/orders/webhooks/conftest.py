@@ -1,5 +1,7 @@
 """A real HTTP receiver on 127.0.0.1 for delivery tests, and endpoint factories."""
 
+import contextlib
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,6 +72,61 @@ def receiver():
     yield state["r"]
     server.shutdown()
     server.server_close()
+
+
+class Blackhole:
+    """A receiver that accepts connections and reads what is sent, but never answers (a hung server).
+    Counts the connections it accepted and the most it had open at once."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+        self.lock = threading.Lock()
+        self.accepted = 0
+        self.open: set[socket.socket] = set()
+        self.most_open = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:  # closed: the test is over
+                return
+            with self.lock:
+                self.accepted += 1
+                self.open.add(conn)
+                self.most_open = max(self.most_open, len(self.open))
+            threading.Thread(target=self._swallow, args=(conn,), daemon=True).start()
+
+    def _swallow(self, conn: socket.socket) -> None:
+        """Read until the sender gives up and closes the connection."""
+        try:
+            while conn.recv(65536):
+                pass
+        except OSError:
+            pass
+        with self.lock:
+            self.open.discard(conn)
+        conn.close()
+
+    def open_now(self) -> int:
+        with self.lock:
+            return len(self.open)
+
+    def close(self) -> None:
+        self.server.close()
+        with self.lock:
+            for conn in self.open:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def blackhole():
+    hole = Blackhole()
+    yield hole
+    hole.close()
 
 
 def make_endpoint(store, url: str, *, event_types=tuple(REGISTRY), secret: str | None = None, enabled=True):

@@ -1,12 +1,15 @@
 """The batch sender (orders/webhooks/sender.py) against real local receivers: a slow endpoint only ties up
 its own slots, connections are kept alive, and a `webhook_worker` killed mid-batch loses nothing."""
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -14,8 +17,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from orders.models import WebhookDelivery
-from orders.webhooks import delivery
+from orders.models import WebhookAttempt, WebhookDelivery
+from orders.webhooks import delivery, sending, signing
+from orders.webhooks.endpoints import delivery_retry
 from orders.webhooks.outbox import record_event
 from orders.webhooks.sender import Sender
 from tests.orders.webhooks.conftest import Hit, make_endpoint
@@ -27,13 +31,15 @@ Status = WebhookDelivery.Status
 
 class KeepAliveReceiver:
     """An HTTP/1.1 receiver on 127.0.0.1 that keeps connections open, counts the TCP connections it
-    accepted and records every POST. Paths under /slow wait until `release` is set before answering."""
+    accepted and records every POST. Paths under /slow wait until `release` is set before answering;
+    /status/<code> answers with that code; the others 200."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.connections = 0
         self.hits: list[tuple[str, dict, bytes]] = []
         self.waiting = 0
+        self.sockets: list[socket.socket] = []
         self.release = threading.Event()
         receiver = self
 
@@ -44,6 +50,7 @@ class KeepAliveReceiver:
                 super().setup()
                 with receiver.lock:
                     receiver.connections += 1
+                    receiver.sockets.append(self.request)
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -54,7 +61,8 @@ class KeepAliveReceiver:
                     with receiver.lock:
                         receiver.waiting += 1
                     receiver.release.wait(60)
-                self.send_response(200)
+                status = int(self.path.split("/")[2]) if self.path.startswith("/status/") else 200
+                self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
@@ -66,6 +74,14 @@ class KeepAliveReceiver:
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close_connections(self) -> None:
+        """Close every connection from this side, as a server does with idle keep-alive connections."""
+        with self.lock:
+            sockets, self.sockets = self.sockets, []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def count(self, prefix: str) -> int:
         with self.lock:
@@ -200,19 +216,188 @@ def test_the_batch_claim_keeps_the_rules_of_a_single_claim(store, receiver):
     assert delivery.claim_due(limit=10, free_slots=lambda endpoint_id: 5) == []  # leased: not due
 
 
+def _finished(sender: Sender, n: int, limit: float = 60) -> None:
+    """Wait until the sending threads have handed back `n` results (a guard, not a timed assertion)."""
+    deadline = time.monotonic() + limit
+    while True:
+        with sender.lock:
+            if len(sender.finished) >= n:
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {n} results")
+        sender.activity.wait(0.05)
+        sender.activity.clear()
+
+
+def test_one_pass_records_each_result_by_its_own_outcome(store, keepalive_receiver, settings):
+    # given: one due delivery per kind of answer, all claimed in one pass; the one to /status/503 is at
+    # its last attempt; the one to /retried-by-hand is retried by hand while its send is in flight;
+    # the endpoint that answers 410 has a second delivery, not due yet
+    settings.WEBHOOK_RETRY_SCHEDULE = [10]
+    base = keepalive_receiver.base
+    targets = {
+        name: make_endpoint(store, f"{base}{path}", event_types=["webhook.test"])[0]
+        for name, path in [
+            ("ok", "/status/204"),
+            ("retry", "/status/500"),
+            ("gone", "/status/410"),
+            ("last", "/status/503"),
+            ("by_hand", "/retried-by-hand"),
+        ]
+    }
+
+    def event_for(name: str) -> WebhookDelivery:
+        event = record_event(
+            order=None,
+            store_id=store.id,
+            event_type="webhook.test",
+            data={},
+            endpoints=[targets[name]],
+            dispatch=False,
+        )
+        return event.deliveries.get()
+
+    last = event_for("last")
+    assert delivery.attempt_delivery(last.id).status_code == 503  # attempt 1 of 2
+    WebhookDelivery.objects.filter(id=last.id).update(next_attempt_at=timezone.now())
+    rows = {name: event_for(name) for name in ["ok", "retry", "gone", "by_hand"]}
+    rows["last"] = last
+    later = event_for("gone")
+    WebhookDelivery.objects.filter(id=later.id).update(next_attempt_at=timezone.now() + timedelta(hours=1))
+    sender = Sender(threads=8, per_endpoint=2, batch=50)
+    try:
+        # when: one pass claims them all, they are sent, one is retried by hand, one pass records them
+        sender.step()
+        assert sum(sender.held.values()) == 5
+        _finished(sender, 5)
+        delivery_retry(delivery=WebhookDelivery.objects.get(id=rows["by_hand"].id))
+        assert sender.record_finished() == 5
+    finally:
+        sender.stop()
+        sender.drain()
+    # then: each delivery ends by its own answer
+    got = {name: WebhookDelivery.objects.get(id=row.id) for name, row in rows.items()}
+    assert (got["ok"].status, got["ok"].last_status_code, got["ok"].last_error) == (Status.SUCCEEDED, 204, "")
+    assert got["ok"].completed_at is not None
+    assert (got["retry"].status, got["retry"].last_status_code) == (Status.PENDING, 500)
+    assert got["retry"].last_error == "The receiver answered HTTP 500."
+    assert timezone.now() + timedelta(seconds=5) < got["retry"].next_attempt_at
+    assert (got["gone"].status, got["gone"].last_status_code) == (Status.FAILED, 410)
+    targets["gone"].refresh_from_db()
+    assert targets["gone"].enabled is False
+    assert WebhookDelivery.objects.get(id=later.id).status == Status.CANCELLED
+    assert (got["last"].status, got["last"].last_status_code, got["last"].attempt_count) == (
+        Status.FAILED,
+        503,
+        2,
+    )
+    assert got["last"].next_attempt_at is None
+    # retried by hand meanwhile: due again from the start of the schedule; the send stays in the log
+    assert (got["by_hand"].status, got["by_hand"].attempt_count) == (Status.PENDING, 0)
+    assert got["by_hand"].next_attempt_at <= timezone.now()
+    assert [a.status_code for a in got["by_hand"].attempts.all()] == [200]
+    assert [a.status_code for a in got["last"].attempts.all()] == [503, 503]
+    assert all(a.error != delivery.LOST_ATTEMPT_ERROR for row in got.values() for a in row.attempts.all())
+
+
+def test_the_sender_finds_retries_in_the_outbox_instead_of_enqueuing_tasks(
+    store, keepalive_receiver, django_capture_on_commit_callbacks
+):
+    # given: two deliveries to a receiver that answers 500, sent by the sender
+    make_endpoint(store, f"{keepalive_receiver.base}/status/500", event_types=["order.created"])
+    _events(store, 2)
+    sender = Sender(threads=2, per_endpoint=2, batch=10)
+    try:
+        sender.step()
+        _finished(sender, 2)
+        # when the sender records them
+        with django_capture_on_commit_callbacks() as by_sender:
+            assert sender.record_finished() == 2
+    finally:
+        sender.stop()
+        sender.drain()
+    # then: both are due again later, and no task was handed to the queue for them
+    rows = list(WebhookDelivery.objects.all())
+    assert [(r.status, r.last_status_code, r.next_attempt_at > timezone.now()) for r in rows] == [
+        (Status.PENDING, 500, True)
+    ] * 2
+    assert by_sender == []
+    # while a single attempt (the task path) still enqueues its retry
+    WebhookDelivery.objects.filter(id=rows[0].id).update(next_attempt_at=timezone.now())
+    with django_capture_on_commit_callbacks() as by_task:
+        assert delivery.attempt_delivery(rows[0].id).status_code == 500
+    assert len(by_task) == 1
+
+
+def test_claims_not_sent_when_the_sender_stops_are_given_back(store, blackhole, settings):
+    # given: a receiver that never answers; one sending thread, two claims for it (one in flight, one
+    # waiting for the thread)
+    settings.WEBHOOK_TIMEOUT_SECONDS = 30
+    make_endpoint(store, blackhole.url, event_types=["order.created"])
+    _events(store, 3)
+    sender = Sender(threads=1, per_endpoint=2, batch=10)
+    sender.step()
+    _until_true(lambda: blackhole.open_now() == 1, what="the send in flight")
+    # when: the sender stops before the receiver answers
+    sender.stop()
+    sender.drain(timeout=0.2)
+    # then: the send in flight stays an attempt without result (due again after its lease); the claim
+    # that waited is given back (no attempt logged, due now); the third delivery was never claimed
+    rows = list(WebhookDelivery.objects.order_by("attempt_count"))
+    assert [r.attempt_count for r in rows] == [0, 0, 1]
+    assert [r.attempts.count() for r in rows] == [0, 0, 1]
+    assert rows[2].attempts.get().error == delivery.LOST_ATTEMPT_ERROR
+    assert rows[2].next_attempt_at > timezone.now() + timedelta(seconds=60)
+    assert all(r.next_attempt_at <= timezone.now() for r in rows[:2])
+    assert blackhole.accepted == 1
+
+
+def test_a_kept_alive_connection_the_receiver_closed_is_replaced(keepalive_receiver):
+    # given: one send over an endpoint's connections; then the receiver closes the idle connection
+    connections = sending.Connections(keep=2)
+    secret = signing.generate_secret()
+
+    def send(event_id: str) -> sending.SendResult:
+        return sending.send(
+            url=f"{keepalive_receiver.base}/hook",
+            secret=secret,
+            event_id=event_id,
+            event_type="webhook.test",
+            body=b"{}",
+            connections=connections,
+        )
+
+    assert send("evt_1").status_code == 200
+    keepalive_receiver.close_connections()
+    # when
+    result = send("evt_2")
+    # then: sent on a new connection
+    assert (result.status_code, result.error) == (200, "")
+    assert [h["webhook-id"] for _, h, _ in keepalive_receiver.hits] == ["evt_1", "evt_2"]
+    assert keepalive_receiver.connections == 2
+    connections.close()
+
+
+def _until_true(condition, *, what: str, limit: float = 30) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
 def _database_url() -> str:
     db = connection.settings_dict
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def _start_worker() -> subprocess.Popen:
+def _start_worker(**settings: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": _database_url(),
         "WEBHOOKS_ALLOW_LOOPBACK": "1",
-        "WEBHOOK_RETRY_SCHEDULE": "1,1,1",
-        "WEBHOOK_CLAIM_LEASE_SECONDS": "1",
+        **(settings or {"WEBHOOK_RETRY_SCHEDULE": "1,1,1", "WEBHOOK_CLAIM_LEASE_SECONDS": "1"}),
     }
     return subprocess.Popen(  # noqa: S603 - our own interpreter and command
         [
@@ -279,3 +464,39 @@ def test_a_webhook_worker_killed_mid_batch_loses_nothing(store, keepalive_receiv
     lost = WebhookDelivery.objects.filter(attempts__error=delivery.LOST_ATTEMPT_ERROR).distinct()
     assert lost.count() == 4
     assert all(d.attempt_count == 2 for d in lost)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_blackholed_endpoint_does_not_stop_deliveries_to_a_healthy_one(
+    store, keepalive_receiver, blackhole
+):
+    # given: 30 events for an endpoint whose receiver accepts connections and never answers (claimed
+    # first: it was created first) and for a healthy one; a send times out after 2 s
+    hole, _ = make_endpoint(store, blackhole.url, event_types=["order.created"])
+    healthy, secret = make_endpoint(
+        store, f"{keepalive_receiver.base}/healthy", event_types=["order.created"]
+    )
+    event_ids = _events(store, 30)
+    worker = _start_worker(WEBHOOK_TIMEOUT_SECONDS="2")
+    try:
+        # when the worker runs until the healthy endpoint has every event
+        _wait(
+            lambda: WebhookDelivery.objects.filter(endpoint=healthy, status=Status.SUCCEEDED).count() == 30,
+            what="the healthy endpoint's deliveries",
+        )
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0, worker.stderr.read() if worker.stderr else ""
+    # then: the healthy receiver got each event once, signed
+    hits = [(headers, body) for path, headers, body in keepalive_receiver.hits if path == "/healthy"]
+    assert sorted(headers["webhook-id"] for headers, _ in hits) == sorted(event_ids)
+    for headers, body in hits:
+        assert_verifies(Hit(headers=headers, body=body), secret)
+    # while the blackhole held what it was sent: nothing delivered there, every attempt made a timeout
+    # (the sends in flight at SIGTERM were waited for and recorded; claims not sent were given back)
+    assert blackhole.accepted >= 1
+    assert WebhookDelivery.objects.filter(endpoint=hole, status=Status.PENDING).count() == 30
+    errors = list(WebhookAttempt.objects.filter(delivery__endpoint=hole).values_list("error", flat=True))
+    assert errors
+    assert set(errors) == {"Timed out after 2 s."}
