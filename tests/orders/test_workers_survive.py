@@ -173,7 +173,14 @@ def test_the_sweep_loop_survives_a_terminated_connection_and_queues_lost_refunds
         DBTaskResult.objects.all().delete()
 
         # then: the sweep is alive and queues the refund again
-        wait_for(lambda: DBTaskResult.objects.filter(queue_name="refunds").exists(), what="the sweep")
+        # (the task row appears a moment before the refund records its id: wait for both)
+        wait_for(
+            lambda: (
+                DBTaskResult.objects.filter(queue_name="refunds").exists()
+                and Refund.objects.filter(pk=refund.pk).exclude(task_id="").exists()
+            ),
+            what="the sweep",
+        )
         assert sweep.poll() is None
         assert Refund.objects.get(pk=refund.pk).task_id == str(DBTaskResult.objects.get().id)
     finally:
