@@ -715,6 +715,7 @@ def prepare_writes(fixtures: Fixtures, pool_size: int) -> dict[str, list[str]]:
     """Two stores (product, bare) with the same small catalogue and `pool_size` confirmed orders each for
     the status updates; the sequence the bare create takes its order numbers from."""
     from django.db import connection, transaction
+    from django.db.models import Max
     from django.utils import timezone
 
     from orders.models import Order, Product, Store, Variant
@@ -738,7 +739,9 @@ def prepare_writes(fixtures: Fixtures, pool_size: int) -> dict[str, list[str]]:
     for store in stores:
         with transaction.atomic():
             locked = Store.objects.select_for_update().get(pk=store.pk)
-            first = locked.last_order_number + 1
+            # The bare creates number orders from a sequence, past the counter: start after both.
+            highest = Order.objects.filter(store=store).aggregate(Max("order_number"))["order_number__max"]
+            first = max(locked.last_order_number, highest or 0) + 1
             Store.objects.filter(pk=store.pk).update(last_order_number=first + pool_size - 1)
             created = Order.objects.bulk_create(
                 Order(
@@ -760,7 +763,14 @@ def prepare_writes(fixtures: Fixtures, pool_size: int) -> dict[str, list[str]]:
             )
         pools[str(store.pk)] = [str(o.pk) for o in created]
     with connection.cursor() as cursor:
-        cursor.execute("CREATE SEQUENCE IF NOT EXISTS bench_compare_order_number START 1000000000")
+        cursor.execute("CREATE SEQUENCE IF NOT EXISTS bench_compare_order_number")
+        # Past every number the bare store holds (its pool above, earlier runs' creates): a counter raised
+        # by a migration may have put the pool where the sequence was about to go.
+        cursor.execute(
+            "SELECT setval('bench_compare_order_number', "
+            "(SELECT COALESCE(MAX(order_number), 0) + 1 FROM orders_order WHERE store_id = %s), false)",
+            [stores[1].pk],
+        )
     fixtures.write_stores = (stores[0], stores[1])
     fixtures.write_keys = (_issue_key(stores[0], "bench compare writes"), "")
     return pools
