@@ -147,26 +147,25 @@ def _results_csv(results) -> Iterator[bytes]:
     yield buffer.getvalue().encode()
 
 
-@store_view("update")
-def job_cancel_view(request: HttpRequest, access: StoreAccess, job_id: int) -> HttpResponse:
+def _job_control(request: HttpRequest, access: StoreAccess, job_id: int, act) -> HttpResponse:
+    """Cancel or resume (`act`) on POST by a role allowed the job's action; back to the job's page."""
     job = get_object_or_404(BulkJob, pk=job_id, store=access.store)
     if request.method != "POST":
         return redirect("dashboard:job_detail", access.store.slug, job.pk)
     if not role_allows(access.role, REQUIRED[job.action]):
         return _refused(request, access)
-    job_cancel(job)
+    act(job)
     return redirect("dashboard:job_detail", access.store.slug, job.pk)
+
+
+@store_view("update")
+def job_cancel_view(request: HttpRequest, access: StoreAccess, job_id: int) -> HttpResponse:
+    return _job_control(request, access, job_id, job_cancel)
 
 
 @store_view("update")
 def job_resume_view(request: HttpRequest, access: StoreAccess, job_id: int) -> HttpResponse:
-    job = get_object_or_404(BulkJob, pk=job_id, store=access.store)
-    if request.method != "POST":
-        return redirect("dashboard:job_detail", access.store.slug, job.pk)
-    if not role_allows(access.role, REQUIRED[job.action]):
-        return _refused(request, access)
-    job_resume(job)
-    return redirect("dashboard:job_detail", access.store.slug, job.pk)
+    return _job_control(request, access, job_id, job_resume)
 
 
 @store_view("export")
