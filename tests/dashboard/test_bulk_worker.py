@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from dashboard.bulk.services import job_create, jobs_sweep_stale
 from dashboard.models import BulkJobResult
 from orders.models import HistoryEntry, Order
 from tests.factories import CustomerFactory, VariantFactory, make_order
+from tests.orders.test_workers_survive import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -44,15 +44,6 @@ def worker(*args: str) -> subprocess.Popen:
     )
 
 
-def wait_for(condition, *, timeout: float = 120, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_a_worker_killed_mid_job_is_resumed_and_no_order_changes_twice(
     store, connection, admin_member, settings
 ):
@@ -75,7 +66,7 @@ def test_a_worker_killed_mid_job_is_resumed_and_no_order_changes_twice(
     # when: a worker has saved some chunks, it is killed (SIGKILL: no chance to clean up)
     first = worker()
     try:
-        wait_for(lambda: results.count() >= 100, what="some progress")
+        wait_for(lambda: results.count() >= 100, timeout=120, what="some progress")
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=20)
     finally:
