@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from collections.abc import Hashable
 from typing import Any
 
 from django.conf import settings
@@ -162,14 +163,20 @@ ESTIMATE_SECONDS = 60.0
 _estimates: dict[tuple[Any, ...], tuple[float, int]] = {}
 
 
-def planner_estimate(qs: QuerySet) -> int | None:
+def planner_estimate(qs: QuerySet, *, key: Hashable | None = None) -> int | None:
     """PostgreSQL's estimate of how many rows `qs` matches: `EXPLAIN` plans the query without running
-    it (a fraction of a millisecond at any size), remembered for ESTIMATE_SECONDS. None elsewhere."""
+    it (a fraction of a millisecond at any size), remembered for ESTIMATE_SECONDS. None elsewhere.
+
+    `key` names the rows `qs` selects (a store and a walk's fingerprint, say), so that a remembered
+    estimate is found without compiling `qs` (a good part of a list request's time); without it, the
+    SQL is the key."""
     if connections[qs.db].vendor != "postgresql":
         return None
     query = qs.order_by().values("pk")
-    sql, params = query.query.sql_with_params()
-    key = (qs.db, sql, tuple(params))
+    if key is None:
+        sql, params = query.query.sql_with_params()
+        key = (sql, tuple(params))
+    key = (qs.db, key)
     now = time.monotonic()
     remembered = _estimates.get(key)
     if remembered and remembered[0] > now:
@@ -181,19 +188,40 @@ def planner_estimate(qs: QuerySet) -> int | None:
     return rows
 
 
-def _beyond_cap(qs: QuerySet, *, estimate: bool) -> Total:
+# Lists (by estimate key) whose count came back above the cap, until when: their pages skip the count,
+# as their total is the (remembered) estimate anyway. Forgotten after ESTIMATE_SECONDS, like the estimate.
+_beyond_cap_until: dict[tuple[str, Hashable], float] = {}
+
+
+def _remember_beyond_cap(db: str, key: Hashable) -> None:
+    if len(_beyond_cap_until) >= 1000:  # as _estimates
+        _beyond_cap_until.clear()
+    _beyond_cap_until[(db, key)] = time.monotonic() + ESTIMATE_SECONDS
+
+
+def _known_beyond_cap(db: str, key: Hashable | None) -> bool:
+    return key is not None and _beyond_cap_until.get((db, key), 0.0) > time.monotonic()
+
+
+def forget_estimates() -> None:
+    """Forget every remembered estimate and beyond-the-cap list (tests start each from nothing)."""
+    _estimates.clear()
+    _beyond_cap_until.clear()
+
+
+def _beyond_cap(qs: QuerySet, *, estimate: bool, key: Hashable | None = None) -> Total:
     """More rows match than the cap: with `estimate`, the planner's estimate (when it agrees that there
-    are more rows than the cap), else the cap itself."""
-    planned = planner_estimate(qs) if estimate else None
+    are more rows than the cap; `key` as for planner_estimate), else the cap itself."""
+    planned = planner_estimate(qs, key=key) if estimate else None
     if planned is not None and planned > settings.API_COUNT_CAP:
         return Total(planned, is_capped=True, is_estimate=True)
     return Total(settings.API_COUNT_CAP, is_capped=True)
 
 
-def count_total(qs: QuerySet, *, estimate: bool) -> Total:
+def count_total(qs: QuerySet, *, estimate: bool, key: Hashable | None = None) -> Total:
     """The exact count up to the cap; above it, `_beyond_cap`."""
     count, capped = capped_count(qs)
-    return _beyond_cap(qs, estimate=estimate) if capped else Total(count)
+    return _beyond_cap(qs, estimate=estimate, key=key) if capped else Total(count)
 
 
 def _after_cursor(qs: QuerySet, *, column: str, descending: bool, walk: str, cursor: str | None) -> QuerySet:
@@ -245,6 +273,7 @@ def keyset_page(
     cursor: str | None,
     fields_: tuple[str, ...],
     estimate: bool = False,
+    estimate_key: Hashable | None = None,
 ) -> Page:
     """One page of `qs` (already ordered by column, id) as `.values(*fields_)` dicts, and the total.
 
@@ -252,21 +281,35 @@ def keyset_page(
     rows when it settles it (a first page, or any offset page, that is not full), else that count,
     exact up to the cap; above it, with `estimate`, the planner's. One query, whatever the page size
     (a second past the end, or for an estimate not remembered).
+
+    With `estimate_key` (see planner_estimate), a list found above the cap is remembered so for
+    ESTIMATE_SECONDS: its pages are then the bare page query, without the count (the larger part of
+    the request's cost in the database and in compiling the query), and the total the remembered
+    estimate — unless the page itself settles the total.
     """
     page_qs = _after_cursor(qs, column=column, descending=descending, walk=walk, cursor=cursor)
-    rows = list(page_qs.values(*fields_, counted=_capped_count_column(qs))[offset : offset + limit + 1])
+    skip_count = estimate and _known_beyond_cap(qs.db, estimate_key)
+    if skip_count:
+        rows = list(page_qs.values(*fields_)[offset : offset + limit + 1])
+    else:
+        rows = list(page_qs.values(*fields_, counted=_capped_count_column(qs))[offset : offset + limit + 1])
     # Without a cursor, the rows before this page are `offset` rows of the list itself.
     seen = None if cursor else offset + min(len(rows), limit)
     if seen is not None and len(rows) <= limit and (rows or offset == 0):
         total = Total(seen)
+    elif skip_count:
+        total = _beyond_cap(qs, estimate=estimate, key=estimate_key)
     elif not rows:  # past the end: no row carried the count
-        total = count_total(qs, estimate=estimate)
+        total = count_total(qs, estimate=estimate, key=estimate_key)
     elif rows[0]["counted"] <= settings.API_COUNT_CAP:
         total = Total(rows[0]["counted"])
     else:
-        total = _beyond_cap(qs, estimate=estimate)
-    for row in rows:
-        del row["counted"]
+        total = _beyond_cap(qs, estimate=estimate, key=estimate_key)
+        if estimate and estimate_key is not None:
+            _remember_beyond_cap(qs.db, estimate_key)
+    if not skip_count:
+        for row in rows:
+            del row["counted"]
     return _page(rows, limit=limit, total=total, column=column, walk=walk, seen=seen)
 
 
@@ -287,6 +330,7 @@ def keyset_search_page(
     offset: int,
     cursor: str | None,
     fields_: tuple[str, ...],
+    estimate_key: Hashable | None = None,
 ) -> Page:
     """A page of a search, whose number of matches the planner misjudges (trigram statistics are coarse:
     on 200,000 orders it took 1,600 matches for 101, and walked the sort index through half the store,
@@ -305,7 +349,7 @@ def keyset_search_page(
     def after(qs: QuerySet) -> QuerySet:
         return _after_cursor(qs, column=column, descending=descending, walk=walk, cursor=cursor)
 
-    planned = planner_estimate(matching)
+    planned = planner_estimate(matching, key=estimate_key)
     if planned is None or planned > settings.API_COUNT_CAP:
         ahead = after(unsearched)
         prefix = "" if descending else "-"
@@ -337,7 +381,7 @@ def keyset_search_page(
         total = Total(0)
     else:
         # Past the end, or a cursor walk: the matches before this page are not in the window count.
-        total = count_total(matching, estimate=True)
+        total = count_total(matching, estimate=True, key=estimate_key)
     for row in rows:
         del row["_matches"]
     seen = None if cursor else offset + min(len(rows), limit)

@@ -9,7 +9,7 @@ increments both counters with ONE atomic statement and reads the new values back
 (PostgreSQL, and SQLite ≥ 3.35). The database serialises the increments on the counter row, so of N
 concurrent requests exactly `limit` see a count ≤ limit, whichever process or thread they run in — the
 guarantee a per-process cache or a read-then-write cannot give. When settings.REDIS_URL is set the same
-counters live in Redis (Django's Redis cache: `add` = SET NX with expiry, `incr` = INCRBY), which takes
+counters live in Redis (INCR, atomic there too, and EXPIRE, in one pipelined round trip), which takes
 the load off the database when many web processes run. A rejected request gives its increment back, so
 hammering past the limit does not consume the next requests' quota.
 
@@ -35,6 +35,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -126,9 +127,12 @@ class DatabaseCounters:
                 count=F("count") - 1
             )
 
-    def read_minute(self, key_id: int, minute: int) -> int:
-        row = RateLimitCounter.objects.filter(api_key_id=key_id, scope="m", window_start=minute).first()
-        return row.count if row else 0
+    def count(self, key_id: int, minute: int, hour: int) -> tuple[int, int, int]:
+        """(the previous minute's count, this minute's and this hour's after counting this request)."""
+        row = RateLimitCounter.objects.filter(
+            api_key_id=key_id, scope="m", window_start=minute - MINUTE
+        ).first()
+        return (row.count if row else 0, *self.increment(key_id, minute, hour))
 
     def prune(self, now: float) -> int:
         deleted, _ = RateLimitCounter.objects.filter(window_start__lt=int(now) - KEEP_SECONDS).delete()
@@ -136,36 +140,88 @@ class DatabaseCounters:
 
 
 class CacheCounters:
-    """Counters in the shared cache (Redis when REDIS_URL is set); keys expire by themselves."""
+    """Counters in the shared cache (Redis when REDIS_URL is set); keys expire by themselves.
+
+    On Redis, one round trip per request: a script (COUNT_SCRIPT, atomic there) reads the previous
+    minute and increments both windows, on a client kept per process. Django's cache API would take five
+    round trips and build a client object for each (together the largest cost of a small API request,
+    bench/compare.py). Other caches (local memory in development) go through the cache API."""
 
     @staticmethod
     def _key(key_id: int, scope: str, start: int) -> str:
         return f"ratelimit:{key_id}:{scope}:{start}"
 
-    def _incr(self, key: str, ttl: int, delta: int = 1) -> int:
+    def count(self, key_id: int, minute: int, hour: int) -> tuple[int, int, int]:
+        previous_key = self._key(key_id, "m", minute - MINUTE)
+        minute_key, hour_key = self._key(key_id, "m", minute), self._key(key_id, "h", hour)
+        client = _redis_client()
+        if client is None:
+            previous = int(cache.get(previous_key, 0))
+            return previous, self._incr(minute_key, MINUTE_TTL), self._incr(hour_key, HOUR_TTL)
+        previous, minute_count, hour_count = client.count_script(
+            keys=[previous_key, minute_key, hour_key], args=[MINUTE_TTL, HOUR_TTL]
+        )
+        return previous, minute_count, hour_count
+
+    def _incr(self, key: str, ttl: int) -> int:
         cache.add(key, 0, timeout=ttl)
         try:
-            return cache.incr(key, delta)
+            return cache.incr(key)
         except ValueError:  # expired between add and incr
             cache.add(key, 0, timeout=ttl)
-            return cache.incr(key, delta)
-
-    def increment(self, key_id: int, minute: int, hour: int) -> tuple[int, int]:
-        return (
-            self._incr(self._key(key_id, "m", minute), 2 * MINUTE + 5),
-            self._incr(self._key(key_id, "h", hour), HOUR + 5),
-        )
+            return cache.incr(key)
 
     def give_back(self, key_id: int, minute: int, hour: int) -> None:
-        for scope, start in (("m", minute), ("h", hour)):
-            with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
-                cache.decr(self._key(key_id, scope, start))
-
-    def read_minute(self, key_id: int, minute: int) -> int:
-        return int(cache.get(self._key(key_id, "m", minute), 0))
+        keys = [self._key(key_id, "m", minute), self._key(key_id, "h", hour)]
+        client = _redis_client()
+        if client is None:
+            for key in keys:
+                with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
+                    cache.decr(key)
+            return
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.decr(key)
+        pipe.execute()
 
     def prune(self, now: float) -> int:
         return 0  # keys expire
+
+
+# The counters' keys outlive their window by a little: the previous minute is read for the burst.
+MINUTE_TTL = 2 * MINUTE + 5
+HOUR_TTL = HOUR + 5
+# KEYS: the previous minute, this minute, this hour; ARGV: their TTLs. Returns the previous minute's
+# count and both counts after this request. A window's key gets its expiry when it is created.
+COUNT_SCRIPT = """
+local previous = tonumber(redis.call('GET', KEYS[1]) or '0')
+local minute = redis.call('INCR', KEYS[2])
+if minute == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
+local hour = redis.call('INCR', KEYS[3])
+if hour == 1 then redis.call('EXPIRE', KEYS[3], ARGV[2]) end
+return {previous, minute, hour}
+"""
+_redis_clients: dict[tuple[str, str], Any] = {}
+
+
+def _redis_client():
+    """A redis-py client (thread-safe, pooled) for the default cache's Redis, with COUNT_SCRIPT as its
+    `count_script`, made once per process and location; None when the default cache is not Redis."""
+    config = settings.CACHES["default"]
+    if config["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
+        return None
+    location = config["LOCATION"]
+    location = location if isinstance(location, str) else location[0]  # the primary, which takes writes
+    options = config.get("OPTIONS", {})
+    memo = (location, repr(sorted(options.items())))
+    client = _redis_clients.get(memo)
+    if client is None:
+        import redis
+
+        client = redis.Redis.from_url(location, **options)
+        client.count_script = client.register_script(COUNT_SCRIPT)  # EVALSHA, loaded on first use
+        client = _redis_clients.setdefault(memo, client)
+    return client
 
 
 def counters() -> DatabaseCounters | CacheCounters:
@@ -204,15 +260,14 @@ def check(api_key: ApiKey, *, now: float | None = None) -> RateLimitState:
     minute = int(now) // MINUTE * MINUTE
     hour = int(now) // HOUR * HOUR
     try:
-        minute_limit = _minute_limit(limits, store.read_minute(api_key.pk, minute - MINUTE))
-        minute_count, hour_count = store.increment(api_key.pk, minute, hour)
+        previous_count, minute_count, hour_count = store.count(api_key.pk, minute, hour)
     except Exception as exc:
         if isinstance(store, DatabaseCounters):
             raise
         _log_cache_outage(exc)
         store = DatabaseCounters()
-        minute_limit = _minute_limit(limits, store.read_minute(api_key.pk, minute - MINUTE))
-        minute_count, hour_count = store.increment(api_key.pk, minute, hour)
+        previous_count, minute_count, hour_count = store.count(api_key.pk, minute, hour)
+    minute_limit = _minute_limit(limits, previous_count)
     minute_reset, hour_reset = minute + MINUTE, hour + HOUR
 
     retry_at = None

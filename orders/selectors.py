@@ -232,6 +232,8 @@ def order_list(
     """
     sort = SORTS[filters.sort]
     walk = filters.fingerprint()
+    # The filters (and sort) of this store's list: a remembered planner estimate is found by it.
+    estimate_key = ("orders", store.pk, walk)
     ordered = order_sorted_queryset(store=store, filters=filters)
     if filters.search:
         return pagination.keyset_search_page(
@@ -245,6 +247,7 @@ def order_list(
             offset=offset,
             cursor=cursor,
             fields_=SUMMARY_FIELDS,
+            estimate_key=estimate_key,
         )
     return pagination.keyset_page(
         ordered,
@@ -256,6 +259,7 @@ def order_list(
         cursor=cursor,
         fields_=SUMMARY_FIELDS,
         estimate=True,
+        estimate_key=estimate_key,
     )
 
 

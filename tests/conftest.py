@@ -3,6 +3,7 @@ from django.db import connection
 from django.test import Client
 
 from orders.auth import IssuedKey, api_key_create, forget_cached_keys
+from orders.pagination import forget_estimates
 from tests import requirements
 from tests.factories import StoreFactory
 
@@ -20,6 +21,7 @@ def pytest_runtest_setup(item):
     # A test's rolled-back (or flushed) keys and stores must not be served from the API key cache to the
     # next test: a rollback sends no signal.
     forget_cached_keys()
+    forget_estimates()
 
 
 class ApiClient(Client):
