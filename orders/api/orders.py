@@ -52,8 +52,10 @@ EXPORT_DOCS["openapi_extra"]["responses"][200] |= {
         "repeats an order while new orders arrive. `total` is exact up to a cap (the setting "
         "API_COUNT_CAP, 1,000 by default). Beyond it `totalIsCapped` is true and, on PostgreSQL, "
         "`total` is the planner's estimate of the count with `totalIsEstimate` true (show it as "
-        '"about N"); where no estimate is available `total` is the cap (show "N+"). `search` '
-        "is served by trigram indexes on PostgreSQL."
+        '"about N"); where no estimate is available `total` is the cap (show "N+"). A list found '
+        "above the cap is not counted again for a minute: its pages answer the estimate meanwhile (a "
+        "page that holds the list's end still answers the exact number). `search` is served by "
+        "trigram indexes on PostgreSQL."
     ),
     **documented(200, OrderListEnvelope, "VALIDATION_ERROR"),
 )

@@ -327,6 +327,59 @@ def test_total_beyond_the_cap_is_the_planners_estimate(api, store, other_store, 
     assert (filtered["total"], filtered["totalIsEstimate"]) == (7, True)
 
 
+def _order_queries(api, params) -> tuple[dict, list[str]]:
+    with CaptureQueriesContext(connection) as queries:
+        data = api.get(URL, params).json()["data"]
+    return data, [q["sql"] for q in queries.captured_queries if '"orders_order"' in q["sql"]]
+
+
+def test_a_list_found_above_the_cap_is_not_counted_again_for_a_minute(api, store, settings, monkeypatch):
+    # given: a list above the cap, counted once
+    settings.API_COUNT_CAP = 3
+    for _ in range(5):
+        make_order(store)
+    api.get(URL)  # the key's last-used write
+    clock = [1000.0]
+    monkeypatch.setattr("orders.pagination.time.monotonic", lambda: clock[0])
+    first, first_queries = _order_queries(api, {"limit": 2})
+    # when: asked again within the minute, and once more after it
+    again, again_queries = _order_queries(api, {"limit": 2})
+    end, end_queries = _order_queries(api, {"limit": 50})
+    clock[0] += 61
+    later, later_queries = _order_queries(api, {"limit": 2})
+    # then: the second page of the same list is the bare page query, with the same (capped) total
+    assert any("COUNT(*)" in sql for sql in first_queries)
+    assert len(again_queries) == 1
+    assert "COUNT(" not in again_queries[0]
+    assert (again["total"], again["totalIsCapped"], again["totalIsEstimate"]) == (
+        first["total"],
+        True,
+        first["totalIsEstimate"],
+    )
+    assert again["hasMore"] is True
+    # a page that holds the list's end still answers the exact number
+    assert (end["total"], end["totalIsCapped"], len(end["orders"])) == (5, False, 5)
+    assert all("COUNT(" not in sql for sql in end_queries)
+    # after the minute the list is counted again
+    assert any("COUNT(*)" in sql for sql in later_queries)
+    assert later["totalIsCapped"] is True
+
+
+def test_another_list_of_the_store_is_still_counted(api, store, settings):
+    # given: the store's whole list found above the cap
+    settings.API_COUNT_CAP = 3
+    for _ in range(5):
+        make_order(store)
+    make_order(store, status="shipped")
+    make_order(store, status="shipped")
+    api.get(URL, {"limit": 2})
+    # when: a filtered list of the same store, below the cap, one page of 1 at a time
+    data, queries = _order_queries(api, {"limit": 1, "status": "shipped"})
+    # then: counted, exactly
+    assert any("COUNT(*)" in sql for sql in queries)
+    assert (data["total"], data["totalIsCapped"], data["hasMore"]) == (2, False, True)
+
+
 def _walk(api, params, store, variant) -> list[str]:
     seen: list[str] = []
     cursor = None
