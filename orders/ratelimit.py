@@ -35,7 +35,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -154,11 +154,11 @@ class CacheCounters:
     def count(self, key_id: int, minute: int, hour: int) -> tuple[int, int, int]:
         previous_key = self._key(key_id, "m", minute - MINUTE)
         minute_key, hour_key = self._key(key_id, "m", minute), self._key(key_id, "h", hour)
-        client = _redis_client()
-        if client is None:
+        redis = _redis()
+        if redis is None:
             previous = int(cache.get(previous_key, 0))
             return previous, self._incr(minute_key, MINUTE_TTL), self._incr(hour_key, HOUR_TTL)
-        previous, minute_count, hour_count = client.count_script(
+        previous, minute_count, hour_count = redis.count_script(
             keys=[previous_key, minute_key, hour_key], args=[MINUTE_TTL, HOUR_TTL]
         )
         return previous, minute_count, hour_count
@@ -173,13 +173,13 @@ class CacheCounters:
 
     def give_back(self, key_id: int, minute: int, hour: int) -> None:
         keys = [self._key(key_id, "m", minute), self._key(key_id, "h", hour)]
-        client = _redis_client()
-        if client is None:
+        redis = _redis()
+        if redis is None:
             for key in keys:
                 with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give back
                     cache.decr(key)
             return
-        pipe = client.pipeline(transaction=False)
+        pipe = redis.client.pipeline(transaction=False)
         for key in keys:
             pipe.decr(key)
         pipe.execute()
@@ -201,27 +201,32 @@ local hour = redis.call('INCR', KEYS[3])
 if hour == 1 then redis.call('EXPIRE', KEYS[3], ARGV[2]) end
 return {previous, minute, hour}
 """
-_redis_clients: dict[tuple[str, str], Any] = {}
 
 
-def _redis_client():
-    """A redis-py client (thread-safe, pooled) for the default cache's Redis, with COUNT_SCRIPT as its
-    `count_script`, made once per process and location; None when the default cache is not Redis."""
+class _Redis(NamedTuple):
+    client: Any  # redis.Redis: thread-safe, pooled
+    count_script: Any  # COUNT_SCRIPT registered on it (EVALSHA, loaded on first use)
+
+
+_redis_by_location: dict[tuple[str, str], _Redis] = {}
+
+
+def _redis() -> _Redis | None:
+    """The default cache's Redis, made once per process and location; None when that cache is not Redis."""
     config = settings.CACHES["default"]
     if config["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
         return None
     location = config["LOCATION"]
     location = location if isinstance(location, str) else location[0]  # the primary, which takes writes
-    options = config.get("OPTIONS", {})
+    options = cast(dict[str, Any], config.get("OPTIONS", {}))
     memo = (location, repr(sorted(options.items())))
-    client = _redis_clients.get(memo)
-    if client is None:
+    found = _redis_by_location.get(memo)
+    if found is None:
         import redis
 
         client = redis.Redis.from_url(location, **options)
-        client.count_script = client.register_script(COUNT_SCRIPT)  # EVALSHA, loaded on first use
-        client = _redis_clients.setdefault(memo, client)
-    return client
+        found = _redis_by_location.setdefault(memo, _Redis(client, client.register_script(COUNT_SCRIPT)))
+    return found
 
 
 def counters() -> DatabaseCounters | CacheCounters:

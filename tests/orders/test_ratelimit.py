@@ -327,3 +327,30 @@ def test_with_redis_unreachable_the_api_keeps_answering_and_counts_in_the_databa
     assert statuses == [200, 200, 200, 429]
     assert RateLimitCounter.objects.filter(scope="m").get().count == 3
     assert "Rate-limit cache unreachable" in caplog.text
+
+
+@pytest.mark.django_db
+def test_redis_counters_carry_the_burst_and_expire(store, redis_cache, clock):
+    # given: a 2/min key with burst 3, counted in Redis, that used 1 request in the previous minute
+    import redis
+    from django.test import override_settings
+
+    settings_tiers = {"standard": {"per_minute": 2, "per_hour": 100, "burst": 3}}
+    key = _key(store, tier=ApiKey.Tier.STANDARD)
+    api = ApiClient(key.plaintext)
+    server = redis.Redis.from_url(redis_cache)
+    pattern = f"ratelimit:{key.api_key.pk}:*"
+    server.delete(*server.keys(pattern) or ["-"])  # a key id from an earlier run (SQLite reuses ids)
+
+    with override_settings(RATE_LIMIT_TIERS=settings_tiers):
+        clock.now = NOW - 60
+        assert api.get(URL).status_code == 200
+        # when: this minute
+        clock.now = NOW
+        statuses = [api.get(URL).status_code for _ in range(4)]
+    # then: 2 × 2 − 1 = 3 allowed (the burst), and every counter key expires by itself
+    assert statuses == [200, 200, 200, 429]
+    keys = server.keys(pattern)
+    assert len(keys) == 4  # two minutes and two hours (the first request was in the previous hour)
+    assert all(0 < server.ttl(k) <= ratelimit.HOUR_TTL for k in keys)
+    assert RateLimitCounter.objects.count() == 0
