@@ -21,8 +21,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Count, Q, QuerySet, Subquery, Window
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, IntegerField, Q, QuerySet, Subquery, Window
+from django.db.models.expressions import Expression, RawSQL
 from django.db.models.functions import Coalesce
 
 from orders import errors
@@ -157,6 +157,34 @@ def _capped_count_column(qs: QuerySet) -> RawSQL:
     return RawSQL(f"SELECT COUNT(*) FROM ({sql}) AS capped", params)  # noqa: S608, S611
 
 
+class CappedCountOfItsRows(Expression):
+    """`capped_count` of the rows of the query this is a column of, ignoring that query's LIMIT and
+    OFFSET: `(SELECT COUNT(*) FROM (SELECT 1 FROM <its table> WHERE <its WHERE> LIMIT cap + 1))`, the
+    WHERE compiled from the query being compiled. The same count as `_capped_count_column` of that
+    query's rows without compiling a second queryset (a third of a list page's time in Python).
+
+    For a query of one table, not aliased (the lists' filters are columns of the order row); any other
+    query gets `_capped_count_column(fallback)`, which must select the same rows."""
+
+    output_field = IntegerField()
+
+    def __init__(self, fallback: QuerySet) -> None:
+        super().__init__()
+        self.fallback = fallback
+
+    def as_sql(self, compiler, connection):
+        query = compiler.query
+        table = query.get_meta().db_table
+        if [alias for alias, uses in query.alias_refcount.items() if uses] != [table]:  # joins in use
+            return compiler.compile(_capped_count_column(self.fallback))
+        where, params = compiler.compile(query.where)
+        condition = f" WHERE {where}" if where else ""
+        cap = int(settings.API_COUNT_CAP) + 1
+        # Inside the subquery the table's name refers to its own FROM: the count is uncorrelated.
+        sql = f"(SELECT COUNT(*) FROM (SELECT 1 FROM {compiler.quote_name_unless_alias(table)}{condition} LIMIT {cap}) AS capped)"  # noqa: S608, E501 - a table name and the compiled WHERE; values are parameters
+        return sql, params
+
+
 # Planner estimates, per query, for a minute: an estimate of a big count moves slowly, and a caller
 # paging through one list (or a dashboard refreshing it) asks the same question again and again.
 ESTIMATE_SECONDS = 60.0
@@ -271,11 +299,12 @@ def keyset_page(
     limit: int,
     offset: int,
     cursor: str | None,
-    fields_: tuple[str, ...],
+    fields_: tuple[str, ...] | None,
     estimate: bool = False,
     estimate_key: Hashable | None = None,
 ) -> Page:
-    """One page of `qs` (already ordered by column, id) as `.values(*fields_)` dicts, and the total.
+    """One page of `qs` (already ordered by column, id) as `.values(*fields_)` dicts (None: `qs` is the
+    `.values()` of the fields wanted, with the sort column and id), and the total.
 
     The page query carries the capped count as a column (one round trip). The total is the page's own
     rows when it settles it (a first page, or any offset page, that is not full), else that count,
@@ -289,10 +318,13 @@ def keyset_page(
     """
     page_qs = _after_cursor(qs, column=column, descending=descending, walk=walk, cursor=cursor)
     skip_count = estimate and _known_beyond_cap(qs.db, estimate_key)
-    if skip_count:
-        rows = list(page_qs.values(*fields_)[offset : offset + limit + 1])
-    else:
-        rows = list(page_qs.values(*fields_, counted=_capped_count_column(qs))[offset : offset + limit + 1])
+    if fields_ is not None:
+        page_qs = page_qs.values(*fields_)
+    if not skip_count:
+        # Without a cursor the page's rows are `qs`'s: the count is compiled from the page query's WHERE.
+        counted = _capped_count_column(qs) if cursor else CappedCountOfItsRows(fallback=qs)
+        page_qs = page_qs.annotate(counted=counted)
+    rows = list(page_qs[offset : offset + limit + 1])
     # Without a cursor, the rows before this page are `offset` rows of the list itself.
     seen = None if cursor else offset + min(len(rows), limit)
     if seen is not None and len(rows) <= limit and (rows or offset == 0):

@@ -175,34 +175,46 @@ def search_filter(term: str) -> Q:
     return condition
 
 
-def order_filter_queryset(*, store: Store, filters: OrderFilters) -> QuerySet[Order]:
-    """The store's orders matching `filters`, unordered."""
-    qs = Order.objects.filter(store=store)
+def order_filter_queryset(
+    *, store: Store, filters: OrderFilters, base: QuerySet[Order] | None = None
+) -> QuerySet[Order]:
+    """The store's orders matching `filters`, unordered: `base` (all orders; SUMMARY_ROWS for a list's
+    rows) filtered once (each `.filter()` copies the query)."""
+    lookups: dict[str, Any] = {"store": store}
     if filters.statuses:
-        qs = qs.filter(status__in=filters.statuses)
+        lookups["status__in"] = filters.statuses
     if filters.payment_statuses:
-        qs = qs.filter(payment_status__in=filters.payment_statuses)
+        lookups["payment_status__in"] = filters.payment_statuses
     if filters.created_from:
-        qs = qs.filter(created_at__gte=filters.created_from)
+        lookups["created_at__gte"] = filters.created_from
     if filters.created_before:
-        qs = qs.filter(created_at__lt=filters.created_before)
+        lookups["created_at__lt"] = filters.created_before
     if filters.updated_from:
-        qs = qs.filter(updated_at__gte=filters.updated_from)
+        lookups["updated_at__gte"] = filters.updated_from
     if filters.updated_before:
-        qs = qs.filter(updated_at__lt=filters.updated_before)
+        lookups["updated_at__lt"] = filters.updated_before
     if filters.customer_id:
-        qs = qs.filter(customer_id=filters.customer_id)
+        lookups["customer_id"] = filters.customer_id
     if filters.external_id:
-        qs = qs.filter(external_id=filters.external_id)
+        lookups["external_id"] = filters.external_id
     if filters.platform_name:
-        qs = qs.filter(platform_name=filters.platform_name)
-    if filters.search:
-        qs = qs.filter(search_filter(filters.search))
-    return qs
+        lookups["platform_name"] = filters.platform_name
+    searched = [search_filter(filters.search)] if filters.search else []
+    return (Order.objects.all() if base is None else base).filter(*searched, **lookups)
+
+
+# The rows of an order list, `.values(*SUMMARY_FIELDS)`, made once: each list filters a copy of it
+# instead of resolving the 16 field names again (a tenth of a list page's time in Python). Never
+# evaluated itself.
+SUMMARY_ROWS: QuerySet = Order.objects.values(*SUMMARY_FIELDS)
 
 
 def order_sorted_queryset(
-    *, store: Store, filters: OrderFilters, sort_in_memory: bool = False
+    *,
+    store: Store,
+    filters: OrderFilters,
+    sort_in_memory: bool = False,
+    base: QuerySet[Order] | None = None,
 ) -> QuerySet[Order]:
     """Filtered and ordered by the sort column, then id in the same direction (a total order).
 
@@ -217,7 +229,7 @@ def order_sorted_queryset(
         order = [k.desc(nulls_last=True) if sort.descending else k.asc(nulls_first=True) for k in keys]
     else:
         order = [k.desc() if sort.descending else k.asc() for k in keys]
-    return order_filter_queryset(store=store, filters=filters).order_by(*order)
+    return order_filter_queryset(store=store, filters=filters, base=base).order_by(*order)
 
 
 def order_list(
@@ -227,17 +239,17 @@ def order_list(
 
     The total is exact up to settings.API_COUNT_CAP and PostgreSQL's estimate above it (flagged); a
     search's is exact when it matches few orders, else the estimate (see `pagination`). One query
-    whatever the page size, two for a search or an estimate not asked within the last minute. With `cursor`, the walk continues after the cursor's row (and
-    `offset` skips further rows from there). Raises ValidationFailed for a bad cursor.
+    whatever the page size, two for a search or an estimate not asked within the last minute. With
+    `cursor`, the walk continues after the cursor's row (and `offset` skips further rows from there).
+    Raises ValidationFailed for a bad cursor.
     """
     sort = SORTS[filters.sort]
     walk = filters.fingerprint()
     # The filters (and sort) of this store's list: a remembered planner estimate is found by it.
     estimate_key = ("orders", store.pk, walk)
-    ordered = order_sorted_queryset(store=store, filters=filters)
     if filters.search:
         return pagination.keyset_search_page(
-            ordered,
+            order_sorted_queryset(store=store, filters=filters),
             unsearched=order_sorted_queryset(store=store, filters=replace(filters, search=None)),
             sorted_matches=order_sorted_queryset(store=store, filters=filters, sort_in_memory=True),
             column=sort.column,
@@ -250,14 +262,14 @@ def order_list(
             estimate_key=estimate_key,
         )
     return pagination.keyset_page(
-        ordered,
+        order_sorted_queryset(store=store, filters=filters, base=SUMMARY_ROWS),
         column=sort.column,
         descending=sort.descending,
         walk=walk,
         limit=limit,
         offset=offset,
         cursor=cursor,
-        fields_=SUMMARY_FIELDS,
+        fields_=None,
         estimate=True,
         estimate_key=estimate_key,
     )
