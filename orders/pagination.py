@@ -13,10 +13,10 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from collections.abc import Hashable
 from typing import Any
 
 from django.conf import settings

@@ -35,7 +35,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -212,9 +212,9 @@ def _redis_client():
         return None
     location = config["LOCATION"]
     location = location if isinstance(location, str) else location[0]  # the primary, which takes writes
-    options = config.get("OPTIONS", {})
+    options = cast(dict[str, Any], config.get("OPTIONS", {}))
     memo = (location, repr(sorted(options.items())))
-    client = _redis_clients.get(memo)
+    client: Any = _redis_clients.get(memo)
     if client is None:
         import redis
 
