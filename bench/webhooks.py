@@ -9,7 +9,7 @@ it, starts a fast local receiver in its own process (asyncio, HTTP/1.1 keep-aliv
 signatures of every request with the `standardwebhooks` library and a plain HMAC; `/slow…` paths sleep
 5 s before answering) and measures, with one worker process (default options):
 
-(a) backlog: --backlog events written through the outbox (with their tasks) while no worker runs; then the
+(a) backlog: --backlog events written through the outbox while no worker runs; then the
     worker starts: deliveries/s from its first to its last delivery at the receiver, and the worker's
     CPU time per delivery;
 (b) bursts: --burst orders change status through the service layer (`order_set_status`) from
@@ -24,7 +24,9 @@ signatures of every request with the `standardwebhooks` library and a plain HMAC
     written while no worker runs; then the worker starts: the fast endpoint's deliveries/s (to compare
     with (a)), and what the other two got meanwhile.
 
-Writes the figures (date, commit, load average) to bench/results/webhooks.md.
+Every process runs the database task backend with WEBHOOK_DELIVERY_TASKS as the environment says (by
+default off: the outbox writes no task per delivery, the worker claims them from the outbox); the result
+says which. Writes the figures (date, commit, load average) to bench/results/webhooks.md.
 """
 
 import argparse
@@ -211,7 +213,7 @@ def endpoint(store, url: str, event_types: list[str]):
 
 
 def write_backlog(store, n: int, event_type: str) -> None:
-    """`n` events through the outbox, with their tasks, in transactions of 500."""
+    """`n` events through the outbox (with a task each if WEBHOOK_DELIVERY_TASKS), in transactions of 500."""
     from django.db import transaction
 
     from orders.webhooks.outbox import record_event
@@ -338,10 +340,13 @@ def burst_figures(receiver, prefix: str, endpoint_obj, event_ids_before: set, bu
 
 
 def run(args) -> list[str]:
+    from django.conf import settings
+
     from orders.models import WebhookDelivery, WebhookEvent
     from orders.statuses import OrderStatus
     from tests.factories import StoreFactory, make_order
 
+    tasks = settings.WEBHOOK_DELIVERY_TASKS
     tmp = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
     log = tmp / "worker.log"
     receiver = Receiver(tmp)
@@ -370,8 +375,9 @@ def run(args) -> list[str]:
             f"- **{per_second:,.0f} deliveries/s** from the first to the last arrival ({span:.1f} s); "
             f"{deliveries_of(backlog_ep, 'succeeded'):,} recorded succeeded, {len(arrivals):,} requests "
             f"received, {sum(not a[3] for a in arrivals)} with a signature that did not verify",
-            f"- the worker's CPU time: {cpu * 1000 / args.backlog:.2f} ms per delivery (start-up and "
-            f"acknowledging the {args.backlog:,} tasks included)",
+            f"- the worker's CPU time: {cpu * 1000 / args.backlog:.2f} ms per delivery (start-up"
+            + (f" and acknowledging the {args.backlog:,} tasks" if tasks else "")
+            + " included)",
             f"- load average (1/5/15 min) before {load_before}, after {load()}",
             "",
         ]
@@ -513,9 +519,15 @@ def main() -> None:
         load_before = load()
         lines = run(args)
         load_after = load()
+        from django.conf import settings
         from django.db import connections
 
         connections.close_all()
+        tasks = (
+            "on: a `deliver_webhook` task per delivery, acknowledged by the worker"
+            if settings.WEBHOOK_DELIVERY_TASKS
+            else "off (the database backend's default): no task per delivery, the worker claims them from the outbox"
+        )
     finally:
         with psycopg.connect(args.admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
@@ -537,7 +549,8 @@ def main() -> None:
         f"Measured {started:%Y-%m-%d %H:%M} UTC at commit `{commit}`{' (with uncommitted changes)' if dirty else ''} "
         f"by `bench/webhooks.py` on PostgreSQL, with a local asyncio receiver in its own process that checks "
         f"both signatures of every request. Load average (1/5/15 min) {load_before} at the start, "
-        f"{load_after} at the end, on 2 cores shared with the other engineers' work.",
+        f"{load_after} at the end, on 2 cores shared with the other engineers' work. "
+        f"WEBHOOK_DELIVERY_TASKS {tasks}.",
         "",
     ]
     RESULT_FILE.write_text("\n".join(header + lines))

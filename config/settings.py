@@ -151,6 +151,12 @@ if os.environ.get("TASKS_BACKEND", "db") == "rq":
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
+# Whether each pending webhook delivery is also handed to the task backend as a `deliver_webhook` task
+# (orders/webhooks/delivery.py). Needed when plain task workers send webhooks (`rqworker … webhooks …`,
+# `db_worker --queue-name webhooks`): on by default with RQ, the scale-out path. Off by default with the
+# database backend, whose deployments run `manage.py webhook_worker` (`make run` does): it claims due
+# deliveries straight from the outbox, so a task per delivery would only be written and marked done.
+WEBHOOK_DELIVERY_TASKS = env_bool("WEBHOOK_DELIVERY_TASKS", os.environ.get("TASKS_BACKEND", "db") == "rq")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -6,6 +6,12 @@ Guarantees
   endpoint is disabled/deleted. Tasks are only a wake-up call: a lost task (worker killed, broker
   flushed, enqueue failed after commit) leaves a due `pending` row, which `sweep_due_deliveries` enqueues
   again.
+- Tasks or not: with settings.WEBHOOK_DELIVERY_TASKS (the RQ default, for plain task workers on the
+  `webhooks` queue) each due delivery is handed to the task backend as a `deliver_webhook` task
+  (`enqueue_delivery`: after the outbox's commit, a retry, a manual retry, the sweep). Without it (the
+  database backend's default) nothing is enqueued anywhere: `manage.py webhook_worker`
+  (orders/webhooks/sender.py) claims due rows from the outbox itself, and a row whose claim lease ran out
+  is simply due again, so the sweep has nothing to do. `delivery_tasks()` is where that rule is read.
 - Never the same attempt twice: a worker claims a due delivery under `select_for_update(skip_locked=True)`
   and, in that same transaction, records the attempt and pushes `next_attempt_at` past a lease, then sends
   outside the transaction. A second worker (or a duplicate task) either skips the locked row or finds it
@@ -282,10 +288,10 @@ def record_results(outcomes: list[tuple[Claim, SendResult]], *, enqueue_retries:
     (2xx); failed (410 Gone, which also disables the endpoint and cancels its pending deliveries; a final
     attempt; a test send); or due again after its retry delay. In bulk: one statement for the attempts,
     one per (status code, attempt) for the 2xx, one lock and one update for the rest, whatever the mix.
-    A retry is enqueued as a task after commit unless `enqueue_retries` is false (the batch sender,
-    which finds due retries in the outbox itself: a task would only be acknowledged unrun, and three
-    statements per failure let a dead endpoint's backlog slow every pass). Joins the caller's
-    transaction if there is one."""
+    A retry is enqueued as a task after commit when there are delivery tasks, unless `enqueue_retries` is
+    false (the batch sender, which finds due retries in the outbox itself: a task would only be
+    acknowledged unrun, and three statements per failure let a dead endpoint's backlog slow every pass).
+    Joins the caller's transaction if there is one."""
     now = timezone.now()
     with transaction.atomic(savepoint=False):
         _write_attempt_results(outcomes)
@@ -343,7 +349,7 @@ def _record_failures(
         )
         cancel_pending(endpoint_id=delivery.endpoint_id, reason="Endpoint disabled: " + reason)
     retries = [(d.id, d.next_attempt_at) for d in changed if d.status == Status.PENDING]
-    if retries and enqueue_retries:
+    if retries and enqueue_retries and delivery_tasks():
         transaction.on_commit(lambda: _enqueue_retries(retries), robust=True)
 
 
@@ -408,6 +414,12 @@ def attempt_delivery(
 # ---- tasks and the sweep ----------------------------------------------------------------------------
 
 
+def delivery_tasks() -> bool:
+    """Whether due deliveries are handed to the task backend (settings.WEBHOOK_DELIVERY_TASKS); when not,
+    the batch sender finds them in the outbox and every hand-off below does nothing."""
+    return bool(settings.WEBHOOK_DELIVERY_TASKS)
+
+
 @task(queue_name=taskqueue.WEBHOOKS_QUEUE)
 def deliver_webhook(delivery_id: str) -> None:
     attempt_delivery(delivery_id)
@@ -415,7 +427,10 @@ def deliver_webhook(delivery_id: str) -> None:
 
 def enqueue_delivery(delivery_id: str | UUID, *, run_after: datetime | None = None) -> None:
     """Wake a worker for this delivery. Failure to enqueue is logged, not raised: the row is the truth
-    and the sweep will enqueue it again."""
+    and the sweep will enqueue it again. Without delivery tasks, nothing: the row stays due and the batch
+    sender claims it from the outbox."""
+    if not delivery_tasks():
+        return
     # Written before the task exists (an immediate backend runs it inside `enqueue`), then given its id.
     WebhookDelivery.objects.filter(id=delivery_id).update(enqueued_at=timezone.now(), task_id="")
     task_id = taskqueue.enqueue(deliver_webhook, run_after=run_after, delivery_id=str(delivery_id))
@@ -424,7 +439,10 @@ def enqueue_delivery(delivery_id: str | UUID, *, run_after: datetime | None = No
 
 
 def enqueue_event_deliveries(event_id: str) -> None:
-    """Called after the event's transaction committed: one task per pending delivery."""
+    """Called after the event's transaction committed: one task per pending delivery (none, and no query,
+    without delivery tasks)."""
+    if not delivery_tasks():
+        return
     ids = WebhookDelivery.objects.filter(event_id=event_id, status=Status.PENDING).values_list(
         "id", flat=True
     )
@@ -435,7 +453,11 @@ def enqueue_event_deliveries(event_id: str) -> None:
 def sweep_due_deliveries(*, limit: int = 1000) -> int:
     """Enqueue due pending deliveries whose task is lost: due and last enqueued more than the grace
     period ago, and the backend no longer holds that task (orders/taskqueue.py). A task that is only
-    late, queued behind others, is left alone. Returns how many were enqueued."""
+    late, queued behind others, is left alone. Returns how many were enqueued: always 0 without delivery
+    tasks (the batch sender claims due rows from the outbox, and a row whose claim lease ran out is due
+    again)."""
+    if not delivery_tasks():
+        return 0
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.WEBHOOK_SWEEP_GRACE_SECONDS)
     lease = timedelta(seconds=settings.WEBHOOK_CLAIM_LEASE_SECONDS)

@@ -256,7 +256,8 @@ def endpoint_send_test(*, endpoint: WebhookEndpoint) -> TestSendResult:
 
 
 def delivery_retry(*, delivery: WebhookDelivery) -> WebhookDelivery:
-    """Send again from the start of the retry schedule: pending, due now, enqueued after commit."""
+    """Send again from the start of the retry schedule: pending, due now, enqueued after commit (with
+    delivery tasks; otherwise the batch sender claims it from the outbox: delivery.enqueue_delivery)."""
     if not delivery.endpoint.enabled:
         raise errors.ValidationFailed(
             "The endpoint is disabled; enable it (PUT enabled=true) before retrying its deliveries.",

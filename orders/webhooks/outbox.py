@@ -1,10 +1,12 @@
 """The webhook outbox: events are rows written in the same transaction as the order change.
 
 Services call `record_order_events` inside their `transaction.atomic` block; a rolled-back change
-therefore leaves no event and no delivery. After commit the deliveries are handed to the task backend
-(orders/webhooks); if that hand-off is lost (crash between commit and enqueue, a broker outage), the
-periodic sweep (`manage.py webhook_sweep`) finds the due rows and enqueues them again. The delivery
-worker only reads these rows.
+therefore leaves no event and no delivery. The deliveries are written due now. With
+settings.WEBHOOK_DELIVERY_TASKS (the RQ default) they are also handed to the task backend after commit,
+one `deliver_webhook` task each (orders/webhooks/delivery.py); if that hand-off is lost (crash between
+commit and enqueue, a broker outage), the periodic sweep (`manage.py recovery_sweep`) finds the due rows
+and enqueues them again. Without it (the database backend's default) nothing is registered after commit:
+`manage.py webhook_worker` claims the due rows from this outbox itself. Workers only read these rows.
 """
 
 import functools
@@ -21,7 +23,7 @@ from orders.actors import Actor
 from orders.models import Order, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from orders.timestamps import iso
 from orders.webhooks import events
-from orders.webhooks.delivery import enqueue_event_deliveries
+from orders.webhooks.delivery import delivery_tasks, enqueue_event_deliveries
 
 
 def new_event_id() -> str:
@@ -78,14 +80,16 @@ def _pending(
 
 def _write(pending: list[_Pending], *, dispatch: bool) -> None:
     """Insert the events, then a pending delivery per (event, endpoint): two INSERTs whatever the number
-    of events. With `dispatch`, each event's deliveries are enqueued after commit."""
+    of events. With `dispatch` and delivery tasks (settings.WEBHOOK_DELIVERY_TASKS), each event's
+    deliveries are enqueued after commit; without delivery tasks nothing is registered: the batch sender
+    claims them from the outbox."""
     WebhookEvent.objects.bulk_create([p.event for p in pending])
     WebhookDelivery.objects.bulk_create(
         WebhookDelivery(event=p.event, endpoint=endpoint, next_attempt_at=p.due_at)
         for p in pending
         for endpoint in p.endpoints
     )
-    if dispatch:
+    if dispatch and delivery_tasks():
         for p in pending:
             if p.endpoints:
                 transaction.on_commit(functools.partial(enqueue_event_deliveries, p.event.id), robust=True)
@@ -103,7 +107,8 @@ def record_event(
     """Write one event and a pending delivery, due now, for each enabled endpoint subscribed to its type
     (or for exactly `endpoints` when given, as the test send does).
 
-    Call inside the transaction of the change. With `dispatch`, deliveries are enqueued after commit.
+    Call inside the transaction of the change. With `dispatch`, deliveries are enqueued after commit (when
+    there are delivery tasks: orders/webhooks/delivery.py).
     """
     if endpoints is None:
         endpoints = subscribed_endpoints(store_id=store_id, event_type=event_type)

@@ -24,18 +24,21 @@ How
   hence a new connection). Both signatures are made per send, as before.
 - Pace: after a pass that found work the dispatcher waits at most TICK_SECONDS (sooner when a sending
   thread runs out of claims); when the outbox has nothing due it waits `poll` seconds.
-- Tasks: the outbox still enqueues a `deliver_webhook` task per delivery (it stays the django.tasks entry
-  point: with RQ, or a plain `db_worker --queue-name webhooks`, each task sends its delivery as before, and
-  races with this sender are settled by the row lock). This process does not run them one by one: with
-  the database backend it marks ready `deliver_webhook` tasks done in bulk (`acknowledge_tasks`), since the
-  sender finds their deliveries in the outbox anyway. Nor does it enqueue a task for a retry it records:
-  it finds the delivery in the outbox when it is due (should none take it, the sweep enqueues a task).
+- Tasks: with settings.WEBHOOK_DELIVERY_TASKS off (the database backend's default, which runs this
+  sender) no `deliver_webhook` task is written for any delivery: this process is the only way they are
+  sent, and it needs none. With it on (the RQ default: plain task workers on the `webhooks` queue send
+  them, each task its delivery, races with this sender settled by the row lock) this process does not run
+  those tasks one by one either: with the database backend it marks ready `deliver_webhook` tasks done in
+  bulk (`acknowledge_tasks`), since it finds their deliveries in the outbox anyway. It keeps doing so with
+  the setting off (one cheap query every ACK_INTERVAL_SECONDS): tasks written before the setting changed,
+  or by a process still configured the old way, are not left queued for ever. It never enqueues a task for
+  a retry it records: it finds the delivery in the outbox when it is due.
 - Recovery: claimed deliveries have `next_attempt_at` in the future (the lease, ≥ 120 s, longer than a
   claim waits in the ready queue plus its send), so the sweep never takes them for lost. A sender killed
   mid-batch leaves attempts marked lost and rows that become due when their lease ends; this or another
-  sender (or the sweep's task) sends them again — at least once, as before. A delivery still waiting for
-  a busy endpoint's slot may have its (acknowledged) task queued again by the sweep after the grace
-  period; that task is acknowledged again, harmlessly.
+  sender (or, with delivery tasks, the sweep's task) sends them again — at least once, as before. With
+  delivery tasks, a delivery still waiting for a busy endpoint's slot may have its (acknowledged) task
+  queued again by the sweep after the grace period; that task is acknowledged again, harmlessly.
 - SIGTERM/SIGINT: stop claiming, send what is claimed and record it (bounded by the timeout), give back
   the claims not sent by then (`delivery.release_claims`: due again at once, no attempt logged), exit.
 """

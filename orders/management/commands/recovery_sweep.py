@@ -4,7 +4,9 @@
     manage.py recovery_sweep --loop     # a pass every --interval seconds until stopped (`make run`)
 
 A pass queues (orders/taskqueue.py explains how lost is told from late):
-- due webhook deliveries whose task is gone (orders/webhooks/delivery.py, `sweep_due_deliveries`);
+- due webhook deliveries whose task is gone (orders/webhooks/delivery.py, `sweep_due_deliveries`) —
+  only with WEBHOOK_DELIVERY_TASKS on: otherwise no delivery has a task, and `webhook_worker` claims every
+  due one (a lost claim's row is due again when its lease ends), so this part always queues 0;
 - pending refunds whose task is gone: never queued, or its worker died during the gateway call
   (orders/services/refunds.py, `refunds_sweep_lost`).
 

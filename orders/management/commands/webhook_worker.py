@@ -5,8 +5,9 @@
 It takes the place of `db_worker --queue-name webhooks` (`make run` starts it): it claims due deliveries
 from the outbox in batches (each endpoint about a second of sends ahead), sends them from --threads
 threads over kept-alive connections with at most --per-endpoint sends in flight per endpoint, records
-the attempts in bulk, and marks the webhooks queue's `deliver_webhook` tasks done (their deliveries are
-sent from the outbox). Run as many as volume needs: claims use SKIP LOCKED. SIGTERM/SIGINT: stop
+the attempts in bulk, and marks the webhooks queue's `deliver_webhook` tasks done, if any (their
+deliveries are sent from the outbox; with the database backend none are written unless
+WEBHOOK_DELIVERY_TASKS is on). Run as many as volume needs: claims use SKIP LOCKED. SIGTERM/SIGINT: stop
 claiming, send and record what is claimed (bounded by the timeout), give back the rest, exit.
 """
 

@@ -16,14 +16,20 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
-from orders.models import WebhookAttempt, WebhookDelivery
+from orders import services
+from orders.actors import SYSTEM_ACTOR
+from orders.models import WebhookAttempt, WebhookDelivery, WebhookEvent
+from orders.statuses import OrderStatus
 from orders.webhooks import delivery, sending, signing
 from orders.webhooks.endpoints import delivery_retry
 from orders.webhooks.outbox import record_event
 from orders.webhooks.sender import Sender
+from tests.factories import make_order
 from tests.orders.webhooks.conftest import Hit, make_endpoint
 from tests.orders.webhooks.signing_checks import assert_verifies
+from tests.orders.webhooks.test_worker import DB_TASKS
 
 ROOT = Path(__file__).resolve().parents[3]
 Status = WebhookDelivery.Status
@@ -329,6 +335,38 @@ def test_the_sender_finds_retries_in_the_outbox_instead_of_enqueuing_tasks(
     assert len(by_task) == 1
 
 
+def test_with_delivery_tasks_the_sender_sends_from_the_outbox_and_marks_their_tasks_done(
+    store, keepalive_receiver, settings, django_capture_on_commit_callbacks
+):
+    # given: the database task backend with delivery tasks: three events, a queued task for each delivery
+    settings.TASKS = DB_TASKS
+    settings.WEBHOOK_DELIVERY_TASKS = True
+    make_endpoint(store, f"{keepalive_receiver.base}/hook", event_types=["order.created"])
+    with django_capture_on_commit_callbacks(execute=True):
+        event_ids = [
+            record_event(order=None, store_id=store.id, event_type="order.created", data={"i": i}).id
+            for i in range(3)
+        ]
+    assert list(DBTaskResult.objects.values_list("status", flat=True)) == ["READY"] * 3
+    sender = Sender(threads=2, per_endpoint=2, batch=10)
+    try:
+        # when the sender makes its passes
+        _until(
+            lambda: not WebhookDelivery.objects.exclude(status=Status.SUCCEEDED).exists(),
+            sender,
+            what="every delivery to succeed",
+        )
+    finally:
+        sender.stop()
+        sender.drain()
+    # then: each event arrived once, and the tasks were marked done without running
+    assert sorted(h["webhook-id"] for _, h, _ in keepalive_receiver.hits) == sorted(event_ids)
+    assert (
+        list(DBTaskResult.objects.values_list("status", "worker_ids"))
+        == [("SUCCESSFUL", ["webhook-sender"])] * 3
+    )
+
+
 def test_claims_not_sent_when_the_sender_stops_are_given_back(store, blackhole, settings):
     # given: a receiver that never answers; one sending thread, two claims for it (one in flight, one
     # waiting for the thread)
@@ -500,3 +538,38 @@ def test_a_blackholed_endpoint_does_not_stop_deliveries_to_a_healthy_one(
     errors = list(WebhookAttempt.objects.filter(delivery__endpoint=hole).values_list("error", flat=True))
     assert errors
     assert set(errors) == {"Timed out after 2 s."}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_without_delivery_tasks_a_webhook_worker_sends_the_changes_from_the_outbox(
+    store, keepalive_receiver, settings
+):
+    # given: the database task backend without delivery tasks; 10 orders change status (each change
+    # committed for real) while no worker runs: their deliveries wait in the outbox, no task anywhere
+    settings.TASKS = DB_TASKS
+    settings.WEBHOOK_DELIVERY_TASKS = False
+    _, secret = make_endpoint(store, f"{keepalive_receiver.base}/hook", event_types=["order.status_updated"])
+    for order in [make_order(store, status=OrderStatus.CONFIRMED) for _ in range(10)]:
+        services.order_set_status(order_id=order.id, store=store, to="processing", actor=SYSTEM_ACTOR)
+    event_ids = list(WebhookEvent.objects.values_list("id", flat=True))
+    assert len(event_ids) == 10
+    assert WebhookDelivery.objects.filter(status=Status.PENDING, enqueued_at=None, task_id="").count() == 10
+    assert DBTaskResult.objects.count() == 0
+    assert keepalive_receiver.hits == []
+    # when a `manage.py webhook_worker` runs with the same setting
+    worker = _start_worker(WEBHOOK_DELIVERY_TASKS="false")
+    try:
+        _wait(
+            lambda: WebhookDelivery.objects.filter(status=Status.SUCCEEDED).count() == 10,
+            what="every delivery to succeed",
+        )
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0, worker.stderr.read() if worker.stderr else ""
+    # then: each event arrived once, signed, and still no task was ever written
+    hits = [(headers, body) for _, headers, body in keepalive_receiver.hits]
+    assert sorted(headers["webhook-id"] for headers, _ in hits) == sorted(event_ids)
+    for headers, body in hits:
+        assert_verifies(Hit(headers=headers, body=body), secret)
+    assert DBTaskResult.objects.count() == 0
