@@ -4,6 +4,7 @@ Every function takes the store explicitly (keyword-only) and filters on it first
 across stores by forgetting a filter in a view.
 """
 
+import functools
 import re
 import uuid
 from collections.abc import Iterator
@@ -12,13 +13,25 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db.models import Count, F, Lookup, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db import connection, connections
+from django.db.models import (
+    Count,
+    F,
+    Lookup,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    prefetch_related_objects,
+)
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import IContains
 
-from orders import errors, pagination
-from orders.models import Customer, HistoryEntry, Order, Product, Store, Variant
+from orders import errors, json_rows, pagination
+from orders.models import Customer, HistoryEntry, LineItem, Order, Product, Refund, Store, Variant
 from orders.serializers import EXPORT_FIELDS, HISTORY_FEED_FIELDS, SUMMARY_FIELDS
 from orders.statuses import OrderStatus
 
@@ -62,26 +75,80 @@ def order_get(*, store: Store, order_ref: str) -> Order:
     return _pick(list(Order.objects.filter(order_ref_filter(order_ref), store=store)[:2]), order_ref)
 
 
-def order_detail_queryset(*, store: Store) -> QuerySet[Order]:
-    """Orders with everything the detail shows, in a fixed number of queries (1 + 3 prefetches)."""
-    return (
-        Order.objects.filter(store=store)
-        .select_related("customer")
-        .prefetch_related(
-            "items",  # LineItem.Meta.ordering = position
-            "refunds",  # Refund.Meta.ordering = created_at, id
-            Prefetch("history", queryset=HistoryEntry.objects.order_by("changed_at", "id")),
-        )
-    )
-
-
 def order_get_for_detail(*, store: Store, order_ref: str) -> Order:
-    """Like `order_get`, with customer, items, refunds and history (oldest first) loaded: 4 queries."""
+    """Like `order_get`, with customer, items, refunds and history (oldest first) loaded: 2 queries on
+    PostgreSQL (`load_detail_rows`), 4 elsewhere."""
     order_ref = order_ref.strip()
     if not _storable(order_ref):
         return _pick([], order_ref)
-    orders = list(order_detail_queryset(store=store).filter(order_ref_filter(order_ref))[:2])
-    return _pick(orders, order_ref)
+    orders = Order.objects.filter(order_ref_filter(order_ref), store=store).select_related("customer")
+    order = _pick(list(orders[:2]), order_ref)
+    load_detail_rows(order)
+    return order
+
+
+# The related rows an order's detail shows, in the order it shows them (history oldest first).
+DETAIL_RELATIONS = (
+    ("items", LineItem, ("position", "id")),
+    ("refunds", Refund, ("created_at", "id")),
+    ("history", HistoryEntry, ("changed_at", "id")),
+)
+
+
+@functools.cache
+def _detail_rows_sql() -> str:
+    """One statement: per relation, its rows of the order (`%s`, once per relation) as a JSON array."""
+    qn = connection.ops.quote_name
+    columns = [
+        f"(SELECT COALESCE(json_agg(t ORDER BY {', '.join(f't.{qn(c)}' for c in order)}), '[]')::text "  # noqa: S608 - names from the models
+        f"FROM {qn(model._meta.db_table)} t WHERE t.{qn('order_id')} = %s)"
+        for _, model, order in DETAIL_RELATIONS
+    ]
+    return "SELECT " + ", ".join(columns)
+
+
+def load_detail_rows(order: Order) -> None:
+    """Load the order's items, refunds and history for its detail (serializers.order_detail), unless a
+    service has already put them in place (`keep_written_rows`).
+
+    On PostgreSQL one statement returns each relation's rows as JSON (orders/json_rows.py says why);
+    elsewhere three prefetch queries."""
+    cached = order.__dict__.get("_prefetched_objects_cache", {})
+    if all(name in cached for name, _, _ in DETAIL_RELATIONS):
+        return
+    db = order._state.db or "default"
+    if connections[db].vendor != "postgresql":
+        prefetch_related_objects(
+            [order],
+            *(
+                Prefetch(name, queryset=model.objects.order_by(*order_by))
+                for name, model, order_by in DETAIL_RELATIONS
+            ),
+        )
+        return
+    with connections[db].cursor() as cursor:
+        cursor.execute(_detail_rows_sql(), [order.pk] * len(DETAIL_RELATIONS))
+        texts = cursor.fetchone()
+    keep_written_rows(
+        order,
+        **{
+            name: json_rows.instances(model, json_rows.parse(text), db=db)
+            for (name, model, _), text in zip(DETAIL_RELATIONS, texts, strict=True)
+        },
+    )
+
+
+def keep_written_rows(order: Order, **rows: list) -> None:
+    """Make `order.<name>.all()` return `rows` without a query, as `prefetch_related` would: a service
+    that has just written all of an order's related rows (a new order's items and history) hands them
+    to the answer, which then reads nothing back. Django keeps prefetched rows in
+    `_prefetched_objects_cache`, a queryset whose result is already in place per relation."""
+    cache = order.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, values in rows.items():
+        queryset = getattr(order, name).all()
+        queryset._result_cache = list(values)
+        queryset._prefetch_done = True
+        cache[name] = queryset
 
 
 def order_history(*, order: Order) -> QuerySet[HistoryEntry]:

@@ -198,7 +198,7 @@ def history_feed_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def order_detail(order: Order) -> dict[str, Any]:
-    """The full order. Expects `selectors.order_get_for_detail`'s prefetches (else it queries)."""
+    """The full order. Expects the related rows `selectors.load_detail_rows` loads (else it queries)."""
     data = order_summary(order)
     data.update(
         {

@@ -10,7 +10,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Schema
 
@@ -20,7 +19,7 @@ from orders.api.common import CamelSchema, actor_of, store_of
 from orders.api.idempotency import REPLAYED_HEADER, idempotent
 from orders.api.openapi import documented, respond
 from orders.api.orders import router
-from orders.models import HistoryEntry, Order
+from orders.models import Order
 from orders.statuses import OrderStatus
 
 __all__ = ["router"]
@@ -202,14 +201,8 @@ def _detail(request: HttpRequest, order_id) -> dict:
 
 def _detail_of(order: Order) -> dict:
     """The detail of an order a service has just written and returned: the service read its row (and
-    customer) under the lock and saved it, so only the related rows are read, as
-    `selectors.order_detail_queryset` reads them (history oldest first)."""
-    prefetch_related_objects(
-        [order],
-        "items",
-        "refunds",
-        Prefetch("history", queryset=HistoryEntry.objects.order_by("changed_at", "id")),
-    )
+    customer) under the lock and saved it, so only the related rows are read (`load_detail_rows`)."""
+    selectors.load_detail_rows(order)
     return serializers.order_detail(order)
 
 

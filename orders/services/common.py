@@ -42,19 +42,6 @@ def lock_order(*, order_id, store: Store) -> Order:
     return min(matches, key=lambda o: 0 if str(o.id) == ref.lower() else 1)
 
 
-def keep_written_rows(order: Order, **rows: list) -> None:
-    """Make `order.<name>.all()` return `rows` without a query, as `prefetch_related` would: a service
-    that has just written all of an order's related rows (a new order's items and history) hands them
-    to the answer, which then reads nothing back. Django keeps prefetched rows in
-    `_prefetched_objects_cache`, a queryset whose result is already in place per relation."""
-    cache = order.__dict__.setdefault("_prefetched_objects_cache", {})
-    for name, values in rows.items():
-        queryset = getattr(order, name).all()
-        queryset._result_cache = list(values)
-        queryset._prefetch_done = True
-        cache[name] = queryset
-
-
 def record_history(
     order: Order,
     *,

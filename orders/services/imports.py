@@ -19,7 +19,8 @@ from orders import errors, money
 from orders.actors import Actor
 from orders.errors import FieldError
 from orders.models import ZERO, Customer, HistoryEntry, LineItem, Order, Store, Variant
-from orders.services.common import CENT, keep_written_rows, record_history
+from orders.selectors import keep_written_rows
+from orders.services.common import CENT, record_history
 from orders.services.metadata import merge_metadata, validate_metadata
 from orders.services.order_numbers import order_number_next
 from orders.statuses import STATUSES_CREATABLE_FROM_PLATFORM, OrderStatus, PaymentStatus, parse_status
