@@ -51,6 +51,9 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _OPENERS = frozenset(b"[{")
 # Set on the request by the API's authentication: the router has counted this request.
 API_KEY_CHECKED = "api_key_checked"
+# Set on the request by the API's authentication when the request is counted while it runs
+# (orders/ratelimit.py, `count_during`): called once after the view, it returns the 429 answer or None.
+RATE_LIMIT_PENDING = "rate_limit_pending"
 
 
 def error_response(status: int, error_code: str, message: str, **extra) -> HttpResponse:
@@ -129,6 +132,10 @@ class RateLimitHeadersMiddleware:
         if not request.path.startswith(API_PREFIX):
             return response
         response = _enveloped(request, response)
+        finish_count = getattr(request, RATE_LIMIT_PENDING, None)
+        if finish_count is not None and (refusal := finish_count()) is not None:
+            response.close()  # not sent: a streamed body is never read
+            response = refusal
         if (
             not getattr(request, API_KEY_CHECKED, False)
             and request.headers.get("X-API-Key")

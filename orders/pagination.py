@@ -181,7 +181,7 @@ class CappedCountOfItsRows(Expression):
         condition = f" WHERE {where}" if where else ""
         cap = int(settings.API_COUNT_CAP) + 1
         # Inside the subquery the table's name refers to its own FROM: the count is uncorrelated.
-        sql = f"(SELECT COUNT(*) FROM (SELECT 1 FROM {compiler.quote_name_unless_alias(table)}{condition} LIMIT {cap}) AS capped)"  # noqa: S608, E501 - a table name and the compiled WHERE; values are parameters
+        sql = f"(SELECT COUNT(*) FROM (SELECT 1 FROM {compiler.quote_name(table)}{condition} LIMIT {cap}) AS capped)"  # noqa: S608, E501 - a table name and the compiled WHERE; values are parameters
         return sql, params
 
 

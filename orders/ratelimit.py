@@ -34,6 +34,7 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
@@ -151,9 +152,16 @@ class CacheCounters:
     def _key(key_id: int, scope: str, start: int) -> str:
         return f"ratelimit:{key_id}:{scope}:{start}"
 
+    def keys(self, key_id: int, minute: int, hour: int) -> list[str]:
+        """COUNT_SCRIPT's keys: the previous minute's, this minute's and this hour's counters."""
+        return [
+            self._key(key_id, "m", minute - MINUTE),
+            self._key(key_id, "m", minute),
+            self._key(key_id, "h", hour),
+        ]
+
     def count(self, key_id: int, minute: int, hour: int) -> tuple[int, int, int]:
-        previous_key = self._key(key_id, "m", minute - MINUTE)
-        minute_key, hour_key = self._key(key_id, "m", minute), self._key(key_id, "h", hour)
+        previous_key, minute_key, hour_key = self.keys(key_id, minute, hour)
         redis = _redis()
         if redis is None:
             previous = int(cache.get(previous_key, 0))
@@ -260,18 +268,30 @@ def _log_cache_outage(exc: Exception) -> None:
 def check(api_key: ApiKey, *, now: float | None = None) -> RateLimitState:
     """Count one request of this key and say whether it may proceed."""
     now = time.time() if now is None else now
-    limits = limits_for(api_key)
+    minute, hour = _windows(now)
     store = counters()
-    minute = int(now) // MINUTE * MINUTE
-    hour = int(now) // HOUR * HOUR
     try:
-        previous_count, minute_count, hour_count = store.count(api_key.pk, minute, hour)
+        counts = store.count(api_key.pk, minute, hour)
     except Exception as exc:
         if isinstance(store, DatabaseCounters):
             raise
         _log_cache_outage(exc)
         store = DatabaseCounters()
-        previous_count, minute_count, hour_count = store.count(api_key.pk, minute, hour)
+        counts = store.count(api_key.pk, minute, hour)
+    return _state(api_key, store, now, counts)
+
+
+def _windows(now: float) -> tuple[int, int]:
+    return int(now) // MINUTE * MINUTE, int(now) // HOUR * HOUR
+
+
+def _state(
+    api_key: ApiKey, store: DatabaseCounters | CacheCounters, now: float, counts: tuple[int, int, int]
+) -> RateLimitState:
+    """The verdict on a counted request (its count given back when refused), with its headers' figures."""
+    limits = limits_for(api_key)
+    minute, hour = _windows(now)
+    previous_count, minute_count, hour_count = counts
     minute_limit = _minute_limit(limits, previous_count)
     minute_reset, hour_reset = minute + MINUTE, hour + HOUR
 
@@ -292,7 +312,16 @@ def check(api_key: ApiKey, *, now: float | None = None) -> RateLimitState:
     else:
         limit, remaining, reset = minute_limit, minute_left, minute_reset
     retry_after = None if retry_at is None else max(1, math.ceil(retry_at - now))
-    return RateLimitState(limit=limit, remaining=remaining, reset=reset, retry_after=retry_after)
+    state = RateLimitState(limit=limit, remaining=remaining, reset=reset, retry_after=retry_after)
+    _room[api_key.pk] = (minute, state.remaining > state.limit // 2)
+    return state
+
+
+def exceeded(state: RateLimitState) -> errors.ApiError:
+    return errors.RateLimitExceeded(
+        f"Rate limit of {state.limit} requests exceeded for this API key; retry in {state.retry_after} s.",
+        retryAfter=state.retry_after,
+    )
 
 
 def enforce(request, api_key: ApiKey) -> None:
@@ -303,11 +332,62 @@ def enforce(request, api_key: ApiKey) -> None:
     state = check(api_key)
     request.rate_limit = state
     if not state.allowed:
-        raise errors.RateLimitExceeded(
-            f"Rate limit of {state.limit} requests exceeded for this API key; retry in "
-            f"{state.retry_after} s.",
-            retryAfter=state.retry_after,
-        )
+        raise exceeded(state)
+
+
+# ---- counting while the request runs ----------------------------------------------------------------
+# A read (GET, HEAD) of a key with plenty of room left is counted while it runs: its count is sent to
+# Redis before the view, and the reply read after it (orders/middleware.py, RateLimitHeadersMiddleware),
+# before anything is answered. The answer is the same as when counting first — over the limit it is the
+# 429 with its headers, and the count is given back — but the round trip to Redis overlaps the view's
+# work instead of the request waiting for it on its own (that wait cost a sixth of a list page's
+# throughput: bench/compare.py). Writes, and keys near their limit (half their allowance used, as this
+# process last saw them), are counted first, so that a refused request costs no work.
+
+_room: dict[int, tuple[int, bool]] = {}  # key id → (minute window, more than half the allowance left)
+
+
+def forget_room() -> None:
+    """Forget what this process saw of every key's room (tests start from nothing)."""
+    _room.clear()
+
+
+def count_during(api_key: ApiKey, *, now: float | None = None) -> Callable[[], RateLimitState] | None:
+    """Send this request's count to Redis now and return what reads its verdict (call it once, after the
+    view). None when the request must be counted first (`check`): no Redis, or a key near its limit or
+    not seen this minute by this process."""
+    now = time.time() if now is None else now
+    minute, hour = _windows(now)
+    redis = _redis() if settings.RATE_LIMIT_BACKEND == "cache" else None
+    if redis is None or _room.get(api_key.pk) != (minute, True):
+        return None
+    store = CacheCounters()
+    keys = store.keys(api_key.pk, minute, hour)
+    pool = redis.client.connection_pool
+    try:
+        connection = pool.get_connection()
+    except Exception:
+        return None  # counted first instead, with its fallback to the database
+    try:
+        connection.send_command("EVALSHA", redis.count_script.sha, len(keys), *keys, MINUTE_TTL, HOUR_TTL)
+    except Exception:
+        pool.release(connection)
+        return None
+
+    def verdict() -> RateLimitState:
+        try:
+            counts = connection.read_response()
+        except Exception as exc:
+            # Redis went away, or lost the script (a restart): counted again, as `check` counts (the count
+            # sent may or may not have been made, as when `check` loses a reply).
+            logger.info("Rate-limit count sent during the request got no answer (%s): counting again", exc)
+            connection.disconnect()
+            return check(api_key, now=now)
+        finally:
+            pool.release(connection)
+        return _state(api_key, store, now, (int(counts[0]), int(counts[1]), int(counts[2])))
+
+    return verdict
 
 
 def prune(*, now: float | None = None) -> int:

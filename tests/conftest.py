@@ -4,6 +4,7 @@ from django.test import Client
 
 from orders.auth import IssuedKey, api_key_create, forget_cached_keys
 from orders.pagination import forget_estimates
+from orders.ratelimit import forget_room
 from tests import requirements
 from tests.factories import StoreFactory
 
@@ -22,6 +23,7 @@ def pytest_runtest_setup(item):
     # next test: a rollback sends no signal.
     forget_cached_keys()
     forget_estimates()
+    forget_room()
 
 
 class ApiClient(Client):

@@ -1,5 +1,6 @@
 """The Orders API (spec/orders-api.md): one NinjaAPI, a router per resource, one error mapping."""
 
+import functools
 import logging
 from decimal import Decimal
 
@@ -13,12 +14,13 @@ from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
 from ninja.security import APIKeyHeader
 
-from orders import errors, money
+from orders import errors, money, ratelimit
 from orders.auth import api_key_authenticate
 from orders.encoding import dumps
 from orders.middleware import (
     API_KEY_CHECKED,
     MAX_JSON_DEPTH,
+    RATE_LIMIT_PENDING,
     api_error_response,
     error_response,
     register_unrouted_key_counter,
@@ -65,14 +67,30 @@ class PrivateApiKey(APIKeyHeader):
         api_key = api_key_authenticate(key)
         if api_key is None:
             raise errors.InvalidApiKey()
-        # Counted as soon as the key is known, so every later outcome (403, 404, …) is limited too.
-        enforce_rate_limit(request, api_key)
+        # Counted as soon as the key is known, so every later outcome (403, 404, …) is limited too: first,
+        # or (a read of a key with room left) while the view runs, the verdict read by the middleware.
+        verdict = ratelimit.count_during(api_key) if _counted_during(request) else None
+        if verdict is None:
+            enforce_rate_limit(request, api_key)
+        else:
+            setattr(request, RATE_LIMIT_PENDING, functools.partial(_finish_count, request, verdict))
         if api_key.kind == ApiKey.Kind.PUBLIC:
             raise errors.InsufficientPermissions()
         named_store = request.headers.get("X-Store-Id")
         if named_store and named_store != str(api_key.store_id):
             raise errors.NoStoreAccess()
         return api_key
+
+
+def _counted_during(request: HttpRequest) -> bool:
+    return settings.RATE_LIMIT_ENABLED and request.method in ("GET", "HEAD")
+
+
+def _finish_count(request: HttpRequest, verdict) -> HttpResponse | None:
+    """The verdict on a request counted while it ran: None to keep the view's answer, else the 429."""
+    state = verdict()
+    request.rate_limit = state  # type: ignore[attr-defined]
+    return None if state.allowed else api_error_response(ratelimit.exceeded(state))
 
 
 def count_unrouted_request(request: HttpRequest) -> HttpResponse | None:

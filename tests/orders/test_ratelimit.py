@@ -14,6 +14,7 @@ from orders.auth import api_key_create
 from orders.models import ApiKey, RateLimitCounter
 from tests import requirements
 from tests.conftest import ApiClient
+from tests.factories import make_order
 
 URL = "/api/v1/webhooks"
 # 12:00:01 on some day: a second into a minute window and into an hour window.
@@ -270,6 +271,10 @@ def redis_cache(settings):
         requirements.skip_or_fail(f"no Redis answers at {url} (REDIS_TEST_URL)")
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
     settings.RATE_LIMIT_BACKEND = "cache"
+    # Counters of an earlier run (key ids restart with each test database, the clock is frozen) start
+    # from nothing: only this file's tests count in Redis, one after another.
+    server = redis.Redis.from_url(url)
+    server.delete(*server.keys("ratelimit:*") or ["-"])
     return url
 
 
@@ -340,7 +345,6 @@ def test_redis_counters_carry_the_burst_and_expire(store, redis_cache, clock):
     api = ApiClient(key.plaintext)
     server = redis.Redis.from_url(redis_cache)
     pattern = f"ratelimit:{key.api_key.pk}:*"
-    server.delete(*server.keys(pattern) or ["-"])  # a key id from an earlier run (SQLite reuses ids)
 
     with override_settings(RATE_LIMIT_TIERS=settings_tiers):
         clock.now = NOW - 60
@@ -354,3 +358,95 @@ def test_redis_counters_carry_the_burst_and_expire(store, redis_cache, clock):
     assert len(keys) == 4  # two minutes and two hours (the first request was in the previous hour)
     assert all(0 < server.ttl(k) <= ratelimit.HOUR_TTL for k in keys)
     assert RateLimitCounter.objects.count() == 0
+
+
+def _fill_minute(redis_url: str, key, count: int) -> None:
+    """Another process's requests: this minute's Redis counter of `key` set to `count`."""
+    import redis
+
+    minute_key = ratelimit.CacheCounters().keys(key.api_key.pk, NOW // 60 * 60, NOW // 3600 * 3600)[1]
+    redis.Redis.from_url(redis_url).set(minute_key, count, ex=ratelimit.MINUTE_TTL)
+
+
+def _orders_queries(api, method, path, **kwargs):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = getattr(api, method)(path, **kwargs)
+    return response, [q["sql"] for q in queries.captured_queries if '"orders_order"' in q["sql"]]
+
+
+@pytest.mark.django_db
+def test_a_read_with_room_left_is_counted_while_it_runs_and_refused_all_the_same(store, redis_cache, clock):
+    # given: a 10/min key this process has seen with room left; then other processes use up the minute
+    key = _key(store, per_minute=10, per_hour=1000)
+    api = ApiClient(key.plaintext)
+    assert api.get("/api/v1/orders").status_code == 200
+    _fill_minute(redis_cache, key, 10)
+    # when
+    response, queries = _orders_queries(api, "get", "/api/v1/orders")
+    # then: the list ran while the count was out (the overlap), and the answer is the 429 all the same
+    assert len(queries) == 1
+    assert response.status_code == 429
+    assert response.json()["errorCode"] == "RATE_LIMIT_EXCEEDED"
+    assert _headers(response) == ("10", "0", str(NOW - 1 + 60))
+    assert response["Retry-After"] == "59"
+    # and the refused request gave its count back
+    import redis
+
+    minute_key = ratelimit.CacheCounters().keys(key.api_key.pk, NOW // 60 * 60, NOW // 3600 * 3600)[1]
+    assert int(redis.Redis.from_url(redis_cache).get(minute_key)) == 10
+
+
+@pytest.mark.django_db
+def test_a_write_and_a_key_near_its_limit_are_counted_before_any_work(store, redis_cache, clock):
+    # given: a key seen with room left, whose minute is then used up elsewhere
+    key = _key(store, per_minute=10, per_hour=1000)
+    api = ApiClient(key.plaintext)
+    order = make_order(store)
+    assert api.get("/api/v1/orders").status_code == 200
+    _fill_minute(redis_cache, key, 10)
+    # when: a write
+    write, write_queries = _orders_queries(
+        api,
+        "put",
+        f"/api/v1/orders/{order.id}/status",
+        data={"status": "processing"},
+        content_type="application/json",
+    )
+    # then: refused before the order was even read
+    assert write.status_code == 429
+    assert write_queries == []
+    order.refresh_from_db()
+    assert order.status == "confirmed"
+    # and a read now (the key seen near its limit) is refused before the list runs
+    read, read_queries = _orders_queries(api, "get", "/api/v1/orders")
+    assert read.status_code == 429
+    assert read_queries == []
+
+
+@pytest.mark.django_db
+def test_a_count_whose_answer_is_lost_is_counted_again(store, redis_cache, clock, monkeypatch):
+    # given: a key seen with room left, and Redis connections that lose the next reply
+    import redis
+    from redis.connection import Connection
+
+    key = _key(store, per_minute=10, per_hour=1000)
+    api = ApiClient(key.plaintext)
+    assert api.get("/api/v1/orders").status_code == 200
+    original = Connection.read_response
+    lost = []
+
+    def read_response(self, *args, **kwargs):
+        if not lost:
+            lost.append(True)
+            raise redis.exceptions.ConnectionError("reply lost")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "read_response", read_response)
+    # when
+    response = api.get("/api/v1/orders")
+    # then: answered, counted (again: the lost count may or may not have been made)
+    assert lost == [True]
+    assert response.status_code == 200
+    assert int(response["X-RateLimit-Remaining"]) in (7, 8)
