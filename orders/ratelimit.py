@@ -313,6 +313,8 @@ def _state(
         limit, remaining, reset = minute_limit, minute_left, minute_reset
     retry_after = None if retry_at is None else max(1, math.ceil(retry_at - now))
     state = RateLimitState(limit=limit, remaining=remaining, reset=reset, retry_after=retry_after)
+    if len(_room) >= 10_000:  # far more keys than a process serves in a minute; never a leak
+        _room.clear()
     _room[api_key.pk] = (minute, state.remaining > state.limit // 2)
     return state
 
