@@ -270,6 +270,11 @@
     link.closest("tr").classList.add("row-current");
     link.focus();
     link.scrollIntoView({ block: "nearest" });
+    // Chromium (156) may hand the focus back, after this key's handlers, to the opener of a dialog closed
+    // just before (the shortcuts' button): the row would be marked but the focus (and Enter) elsewhere.
+    setTimeout(function () {
+      if (document.activeElement !== link && link.isConnected && link.closest("tr.row-current")) link.focus();
+    }, 0);
   }
 
   document.addEventListener("keydown", function (event) {
