@@ -116,7 +116,9 @@ def _key_counter() -> UnroutedKeyCounter | None:
 
 class RateLimitHeadersMiddleware:
     """Copy the rate-limit state the API's authentication left on the request (orders/ratelimit.py) into
-    the response headers — on every response of an API request with a valid key, errors included.
+    the response headers — on every response of an API request with a valid key, errors included. A
+    request counted while it ran (RATE_LIMIT_PENDING) gets its verdict here, before anything is sent:
+    over the limit, the 429 replaces the view's answer.
 
     Answers the router gave without authenticating (405, an unknown route, a body refused before
     routing) are authenticated and counted here, so they carry the headers and use quota like any other
