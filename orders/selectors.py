@@ -312,33 +312,29 @@ def order_list(
     """
     sort = SORTS[filters.sort]
     walk = filters.fingerprint()
-    # The filters (and sort) of this store's list: a remembered planner estimate is found by it.
-    estimate_key = ("orders", store.pk, walk)
+    paging: dict[str, Any] = {
+        "column": sort.column,
+        "descending": sort.descending,
+        "walk": walk,
+        "limit": limit,
+        "offset": offset,
+        "cursor": cursor,
+        # The filters (and sort) of this store's list: a remembered planner estimate is found by it.
+        "estimate_key": ("orders", store.pk, walk),
+    }
     if filters.search:
         return pagination.keyset_search_page(
             order_sorted_queryset(store=store, filters=filters),
             unsearched=order_sorted_queryset(store=store, filters=replace(filters, search=None)),
             sorted_matches=order_sorted_queryset(store=store, filters=filters, sort_in_memory=True),
-            column=sort.column,
-            descending=sort.descending,
-            walk=walk,
-            limit=limit,
-            offset=offset,
-            cursor=cursor,
             fields_=SUMMARY_FIELDS,
-            estimate_key=estimate_key,
+            **paging,
         )
     return pagination.keyset_page(
         order_sorted_queryset(store=store, filters=filters, base=SUMMARY_ROWS),
-        column=sort.column,
-        descending=sort.descending,
-        walk=walk,
-        limit=limit,
-        offset=offset,
-        cursor=cursor,
         fields_=None,
         estimate=True,
-        estimate_key=estimate_key,
+        **paging,
     )
 
 

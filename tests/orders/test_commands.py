@@ -183,12 +183,10 @@ def test_revokeapikey_of_a_revoked_key_says_it_is_revoked_already(issued_key):
 # --- seed_demo ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def seeded(tmp_path):
-    credentials = tmp_path / "demo-credentials.json"
-    output = run(
-        # A fixed seed: every run checks the same data, which holds each case the tests look for (with a
-        # random one, 60 orders now and then held no cancelled and refunded order).
+def _seed_demo(credentials) -> str:
+    # A fixed seed: every run checks the same data, which holds each case the tests look for (with a
+    # random one, 60 orders now and then held no cancelled and refunded order).
+    return run(
         "seed_demo",
         "--orders",
         "60",
@@ -200,6 +198,12 @@ def seeded(tmp_path):
         str(credentials),
         verbosity=0,
     )
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    credentials = tmp_path / "demo-credentials.json"
+    output = _seed_demo(credentials)
     return output, credentials
 
 
@@ -405,20 +409,7 @@ def test_seed_demo_rerun_creates_nothing(seeded):
     file_before = credentials.read_text()
 
     # when
-    output = run(
-        # A fixed seed: every run checks the same data, which holds each case the tests look for (with a
-        # random one, 60 orders now and then held no cancelled and refunded order).
-        "seed_demo",
-        "--orders",
-        "60",
-        "--stores",
-        "2",
-        "--seed",
-        "1",
-        "--credentials",
-        str(credentials),
-        verbosity=0,
-    )
+    output = _seed_demo(credentials)
 
     # then
     after = [
