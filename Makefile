@@ -41,7 +41,7 @@ screenshots: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy config orders dashboard
+	$(BIN)/mypy config orders dashboard periodic
 	$(BIN)/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run -v1
 
