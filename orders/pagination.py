@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -354,7 +354,7 @@ SEARCH_WALK_ROWS = 5000
 def keyset_search_page(
     matching: QuerySet,
     *,
-    unsearched: QuerySet,
+    unsearched: Callable[[], QuerySet],
     sorted_matches: QuerySet,
     column: str,
     descending: bool,
@@ -371,7 +371,7 @@ def keyset_search_page(
 
     - The planner's estimate first (EXPLAIN, nothing runs). When it expects more matches than the count
       cap (or cannot tell: SQLite), `matching` is walked in index order over at most SEARCH_WALK_ROWS
-      rows of `unsearched` (the list without the search, same order) per page of depth, a bound set by
+      rows of `unsearched()` (the list without the search, same order; built only then) per page of depth, a bound set by
       the value at that row (an InitPlan, so the index scan stops there). When the matches there fill
       the page, it is the page, and the total is the estimate (flagged), at least the rows seen.
     - Otherwise the matches are few (or old): `sorted_matches` (the same rows and order, sorted after
@@ -384,7 +384,7 @@ def keyset_search_page(
 
     planned = planner_estimate(matching, key=estimate_key)
     if planned is None or planned > settings.API_COUNT_CAP:
-        ahead = after(unsearched)
+        ahead = after(unsearched())
         prefix = "" if descending else "-"
         # The sort column's value at the bound; with fewer rows ahead, the last of them (the far end).
         bound = Coalesce(

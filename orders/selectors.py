@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db import connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     Count,
     F,
@@ -31,7 +32,17 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import IContains
 
 from orders import errors, json_rows, pagination
-from orders.models import Customer, HistoryEntry, LineItem, Order, Product, Refund, Store, Variant
+from orders.models import (
+    Customer,
+    HistoryEntry,
+    LineItem,
+    Order,
+    Product,
+    Refund,
+    SearchedText,
+    Store,
+    Variant,
+)
 from orders.serializers import EXPORT_FIELDS, HISTORY_FEED_FIELDS, SUMMARY_FIELDS
 from orders.statuses import OrderStatus
 
@@ -221,25 +232,63 @@ class _Contains(IContains):
 
 # Searched by substring, each with a trigram index on PostgreSQL (migration 0004 names the same
 # expressions): the customer's email and name, the platform's order id, and the tracking number the
-# status update stored in metadata.
-SEARCHED_TEXT = (
-    F("customer_email"),
-    F("customer_name"),
-    F("external_id"),
-    KT("metadata__trackingNumber"),
+# status update stored in metadata. The email and the name are matched in SearchedText on PostgreSQL
+# (their distinct values, migration 0006), under the field given here.
+SEARCHED_TEXT: tuple[tuple[Any, str | None], ...] = (
+    (F("customer_email"), SearchedText.Field.EMAIL),
+    (F("customer_name"), SearchedText.Field.NAME),
+    (F("external_id"), None),
+    (KT("metadata__trackingNumber"), None),
 )
 
+# A term found in more distinct values of a field than this is matched on the orders' column itself
+# (its trigram index), not by equality with each value: a list of thousands would cost more than the
+# scan it saves, and a term that common matches too many orders to count anyway.
+SEARCHED_VALUES_CAP = 200
 
-def search_filter(term: str) -> Q:
+
+def search_filter(term: str, *, using: str = "default") -> Q:
     """Part of the customer's email or name, of the external ID or of the tracking number (any case),
-    or the order number (`ORD-000123`, `ord-123`, `123`: exact, by the unique index)."""
+    or the order number (`ORD-000123`, `ord-123`, `123`: exact, by the unique index).
+
+    On PostgreSQL this reads SearchedText first (one query): an email or name arm becomes
+    `column IN (the values containing the term)`, or nothing when none does; the orders are then found
+    by the (store, customer_email) index instead of a trigram scan of every order's email, ten times
+    the work in the 1M-order bench store. Elsewhere each arm is the substring match itself."""
+    db = connections[using]
+    values = _searched_values(term, db) if db.vendor == "postgresql" else {}
     condition = Q()
-    for expression in SEARCHED_TEXT:
-        condition |= Q(_Contains(expression, term))
+    for expression, field in SEARCHED_TEXT:
+        found = values.get(field)
+        if found is None or len(found) > SEARCHED_VALUES_CAP:
+            condition |= Q(_Contains(expression, term))
+        elif found:
+            condition |= Q(**{f"{expression.name}__in": found})
     number = _ORDER_NUMBER.match(term)
     if number:
         condition |= Q(order_number=int(number.group(1)))
     return condition
+
+
+def _searched_values(term: str, db: BaseDatabaseWrapper) -> dict[str, list[str]]:
+    """field → the distinct values containing `term` (any case), at most SEARCHED_VALUES_CAP + 1 each:
+    one statement, written out because the ORM's union of two sliced queries costs more to compile
+    (0.5 ms) than it takes to run. The pattern is escaped as `icontains` escapes it."""
+    pattern = f"%{db.ops.prep_for_like_query(term)}%"
+    found: dict[str, list[str]] = {field: [] for _, field in SEARCHED_TEXT if field}
+    with db.cursor() as cursor:
+        cursor.execute(_SEARCHED_VALUES_SQL, [pattern, SEARCHED_VALUES_CAP + 1] * len(found))
+        for field, value in cursor.fetchall():
+            found[field].append(value)
+    return found
+
+
+_SEARCHED_VALUES_SQL = " UNION ALL ".join(
+    f"(SELECT field, value FROM {SearchedText._meta.db_table} "  # noqa: S608 (constants only)
+    f"WHERE field = '{field}' AND value ILIKE %s LIMIT %s)"
+    for _, field in SEARCHED_TEXT
+    if field
+)
 
 
 def order_filter_queryset(
@@ -277,26 +326,27 @@ SUMMARY_ROWS: QuerySet = Order.objects.values(*SUMMARY_FIELDS)
 
 
 def order_sorted_queryset(
-    *,
-    store: Store,
-    filters: OrderFilters,
-    sort_in_memory: bool = False,
-    base: QuerySet[Order] | None = None,
+    *, store: Store, filters: OrderFilters, base: QuerySet[Order] | None = None
 ) -> QuerySet[Order]:
-    """Filtered and ordered by the sort column, then id in the same direction (a total order).
+    """Filtered and ordered by the sort column, then id in the same direction (a total order)."""
+    return _in_sort_order(order_filter_queryset(store=store, filters=filters, base=base), filters.sort)
 
-    `sort_in_memory` gives the same order written so that PostgreSQL cannot read it off the sort's
-    index — nulls placed opposite to the index; both columns are NOT NULL, so no row moves — and
-    sorts the matching rows instead. That is right when few rows match a filter whose selectivity the
-    planner misjudges (a search): walking the index in order would read most of the store to find them.
+
+def _in_sort_order(qs: QuerySet[Order], sort_name: str, *, in_memory: bool = False) -> QuerySet[Order]:
+    """`qs` ordered by the sort column, then id in the same direction.
+
+    `in_memory` gives the same order written so that PostgreSQL cannot read it off the sort's index —
+    nulls placed opposite to the index; both columns are NOT NULL, so no row moves — and sorts the
+    matching rows instead. That is right when few rows match a filter whose selectivity the planner
+    misjudges (a search): walking the index in order would read most of the store to find them.
     """
-    sort = SORTS[filters.sort]
+    sort = SORTS[sort_name]
     keys = (F(sort.column), F("id"))
-    if sort_in_memory:
+    if in_memory:
         order = [k.desc(nulls_last=True) if sort.descending else k.asc(nulls_first=True) for k in keys]
     else:
         order = [k.desc() if sort.descending else k.asc() for k in keys]
-    return order_filter_queryset(store=store, filters=filters, base=base).order_by(*order)
+    return qs.order_by(*order)
 
 
 def order_list(
@@ -323,10 +373,11 @@ def order_list(
         "estimate_key": ("orders", store.pk, walk),
     }
     if filters.search:
+        matching = order_filter_queryset(store=store, filters=filters)  # reads SearchedText once
         return pagination.keyset_search_page(
-            order_sorted_queryset(store=store, filters=filters),
-            unsearched=order_sorted_queryset(store=store, filters=replace(filters, search=None)),
-            sorted_matches=order_sorted_queryset(store=store, filters=filters, sort_in_memory=True),
+            _in_sort_order(matching, filters.sort),
+            unsearched=lambda: order_sorted_queryset(store=store, filters=replace(filters, search=None)),
+            sorted_matches=_in_sort_order(matching, filters.sort, in_memory=True),
             fields_=SUMMARY_FIELDS,
             **paging,
         )

@@ -8,7 +8,7 @@ carries `store` directly, so every read can be scoped with one indexed equality.
 from orders.models.catalog import Product, Variant
 from orders.models.fields import ZERO, money_field
 from orders.models.limits import IdempotencyRecord, RateLimitCounter
-from orders.models.orders import HistoryEntry, LineItem, Order, Refund
+from orders.models.orders import HistoryEntry, LineItem, Order, Refund, SearchedText
 from orders.models.stores import ApiKey, Customer, Store
 from orders.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -23,6 +23,7 @@ __all__ = [
     "Product",
     "RateLimitCounter",
     "Refund",
+    "SearchedText",
     "Store",
     "Variant",
     "WebhookAttempt",

@@ -217,10 +217,12 @@ def test_a_create_with_its_transaction_open_holds_no_store_lock(store, issued_ke
     """One create stops inside its transaction, after it has taken its number and written its order;
     another create of the same store commits meanwhile (with a store row lock held to commit, as before,
     it would wait for the first and this test would fail)."""
-    # given two variants that do not track stock (no row of theirs is locked) and a known customer
+    # given two variants that do not track stock (no row of theirs is locked) and two known customers:
+    # a create that adds the same new email or name to the search's values (orders.SearchedText) waits
+    # for the one that added it first, as any insert of a duplicate key does; never for the store
     held_variant = VariantFactory(product__store=store, track_inventory=False)
     other_variant = VariantFactory(product__store=store, track_inventory=False)
-    customer = CustomerFactory(store=store)
+    customers = {"held": CustomerFactory(store=store), "other": CustomerFactory(store=store)}
     inside = threading.Event()
     release = threading.Event()
     record_order_events = outbox.record_order_events
@@ -237,7 +239,7 @@ def test_a_create_with_its_transaction_open_holds_no_store_lock(store, issued_ke
 
     def post(name, variant):
         try:
-            body = create_body(variant, name, customer)
+            body = create_body(variant, name, customers[name])
             results[name] = ApiClient(issued_key.plaintext).post_json("/api/v1/orders", body)
         finally:
             connection.close()
