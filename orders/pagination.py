@@ -362,7 +362,7 @@ def keyset_search_page(
     limit: int,
     offset: int,
     cursor: str | None,
-    fields_: tuple[str, ...],
+    rows_of: Callable[..., QuerySet],
     estimate_key: Hashable | None = None,
 ) -> Page:
     """A page of a search, whose number of matches the planner misjudges (trigram statistics are coarse:
@@ -376,6 +376,9 @@ def keyset_search_page(
       the page, it is the page, and the total is the estimate (flagged), at least the rows seen.
     - Otherwise the matches are few (or old): `sorted_matches` (the same rows and order, sorted after
       the search's indexes found them) gives the page and, in the same query, their exact count.
+
+    `rows_of(qs, *names)` is the page's rows of `qs` (a `.values()` of it, with the sort column, id and
+    the given names).
     """
     depth = 1 + offset // limit
 
@@ -392,7 +395,7 @@ def keyset_search_page(
             Subquery(ahead.order_by(f"{prefix}{column}").values(column)[:1]),
         )
         walked = after(matching).filter(**{f"{column}__{'gte' if descending else 'lte'}": bound})
-        rows = list(walked.values(*fields_)[offset : offset + limit + 1])
+        rows = list(rows_of(walked)[offset : offset + limit + 1])
         if len(rows) > limit:
             if planned is None:
                 total = count_total(matching, estimate=False)
@@ -407,7 +410,7 @@ def keyset_search_page(
                 seen=None if cursor else offset + limit,
             )
     counted = after(sorted_matches).annotate(_matches=Window(Count("pk")))
-    rows = list(counted.values(*fields_, "_matches")[offset : offset + limit + 1])
+    rows = list(rows_of(counted, "_matches")[offset : offset + limit + 1])
     if rows and not cursor:
         total = Total(rows[0]["_matches"])
     elif not cursor and offset == 0:

@@ -43,7 +43,7 @@ from orders.models import (
     Store,
     Variant,
 )
-from orders.serializers import EXPORT_FIELDS, HISTORY_FEED_FIELDS, SUMMARY_FIELDS
+from orders.serializers import EXPORT_FIELDS, HISTORY_FEED_FIELDS, SUMMARY_FIELDS, order_summary_json
 from orders.statuses import OrderStatus
 
 
@@ -259,7 +259,7 @@ def search_filter(term: str, *, using: str = "default") -> Q:
     values = _searched_values(term, db) if db.vendor == "postgresql" else {}
     condition = Q()
     for expression, field in SEARCHED_TEXT:
-        found = values.get(field)
+        found = values.get(field) if field else None
         if found is None or len(found) > SEARCHED_VALUES_CAP:
             condition |= Q(_Contains(expression, term))
         elif found:
@@ -323,6 +323,21 @@ def order_filter_queryset(
 # instead of resolving the 16 field names again (a tenth of a list page's time in Python). Never
 # evaluated itself.
 SUMMARY_ROWS: QuerySet = Order.objects.values(*SUMMARY_FIELDS)
+# On PostgreSQL the same rows as JSON the database wrote (serializers.order_summary_json), with the
+# columns a cursor or a sort reads.
+_SORT_COLUMNS = ("id", *dict.fromkeys(sort.column for sort in SORTS.values()))
+SUMMARY_JSON_ROWS: QuerySet = Order.objects.values(*_SORT_COLUMNS, summary=order_summary_json())
+
+
+def _rendered_by_database() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _summary_rows_of(qs: QuerySet[Order], *names: str) -> QuerySet:
+    """The list rows of `qs` (and `names`, annotations of it), as SUMMARY_ROWS or SUMMARY_JSON_ROWS."""
+    if _rendered_by_database():
+        return qs.values(*_SORT_COLUMNS, *names, summary=order_summary_json())
+    return qs.values(*SUMMARY_FIELDS, *names)
 
 
 def order_sorted_queryset(
@@ -352,7 +367,9 @@ def _in_sort_order(qs: QuerySet[Order], sort_name: str, *, in_memory: bool = Fal
 def order_list(
     *, store: Store, filters: OrderFilters, limit: int, offset: int = 0, cursor: str | None = None
 ) -> pagination.Page:
-    """A page of summary rows (`.values(*SUMMARY_FIELDS)`), the total and the next cursor.
+    """A page of summary rows, the total and the next cursor. The rows are `.values(*SUMMARY_FIELDS)`,
+    or on PostgreSQL each order's summary as JSON the database wrote (`summary`) with its sort columns:
+    serializers.order_summary_items turns either into the API's list.
 
     The total is exact up to settings.API_COUNT_CAP and PostgreSQL's estimate above it (flagged); a
     search's is exact when it matches few orders, else the estimate (see `pagination`). One query
@@ -378,11 +395,13 @@ def order_list(
             _in_sort_order(matching, filters.sort),
             unsearched=lambda: order_sorted_queryset(store=store, filters=replace(filters, search=None)),
             sorted_matches=_in_sort_order(matching, filters.sort, in_memory=True),
-            fields_=SUMMARY_FIELDS,
+            rows_of=_summary_rows_of,
             **paging,
         )
     return pagination.keyset_page(
-        order_sorted_queryset(store=store, filters=filters, base=SUMMARY_ROWS),
+        order_sorted_queryset(
+            store=store, filters=filters, base=SUMMARY_JSON_ROWS if _rendered_by_database() else SUMMARY_ROWS
+        ),
         fields_=None,
         estimate=True,
         **paging,

@@ -65,7 +65,7 @@ def list_orders(request: HttpRequest, query: Query[OrderListQuery]) -> HttpRespo
     page = selectors.order_list(
         store=store, filters=filters, limit=query.limit, offset=query.offset, cursor=query.cursor
     )
-    items = [serializers.order_summary_row(row) for row in page.rows]
+    items = serializers.order_summary_items(page.rows)
     return respond(serializers.page_body("orders", items, page, limit=query.limit, offset=query.offset))
 
 
