@@ -251,7 +251,7 @@ def search_filter(term: str, *, using: str = "default") -> Q:
     """Part of the customer's email or name, of the external ID or of the tracking number (any case),
     or the order number (`ORD-000123`, `ord-123`, `123`: exact, by the unique index).
 
-    On PostgreSQL this reads SearchedText first (one query): an email or name arm becomes
+    On PostgreSQL this reads SearchedText first (one query, run here): an email or name arm becomes
     `column IN (the values containing the term)`, or nothing when none does; the orders are then found
     by the (store, customer_email) index instead of a trigram scan of every order's email, ten times
     the work in the 1M-order bench store. Elsewhere each arm is the substring match itself."""
@@ -373,7 +373,8 @@ def order_list(
 
     The total is exact up to settings.API_COUNT_CAP and PostgreSQL's estimate above it (flagged); a
     search's is exact when it matches few orders, else the estimate (see `pagination`). One query
-    whatever the page size, two for a search or an estimate not asked within the last minute. With
+    whatever the page size; one more for a search (its values, see search_filter) and for an estimate
+    not asked within the last minute. With
     `cursor`, the walk continues after the cursor's row (and `offset` skips further rows from there).
     Raises ValidationFailed for a bad cursor.
     """
