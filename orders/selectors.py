@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db import connection, connections
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     Count,
     F,
@@ -247,7 +246,7 @@ SEARCHED_TEXT: tuple[tuple[Any, str | None], ...] = (
 SEARCHED_VALUES_CAP = 200
 
 
-def search_filter(term: str, *, using: str = "default") -> Q:
+def search_filter(term: str) -> Q:
     """Part of the customer's email or name, of the external ID or of the tracking number (any case),
     or the order number (`ORD-000123`, `ord-123`, `123`: exact, by the unique index).
 
@@ -255,8 +254,7 @@ def search_filter(term: str, *, using: str = "default") -> Q:
     `column IN (the values containing the term)`, or nothing when none does; the orders are then found
     by the (store, customer_email) index instead of a trigram scan of every order's email, ten times
     the work in the 1M-order bench store. Elsewhere each arm is the substring match itself."""
-    db = connections[using]
-    values = _searched_values(term, db) if db.vendor == "postgresql" else {}
+    values = _searched_values(term) if connection.vendor == "postgresql" else {}
     condition = Q()
     for expression, field in SEARCHED_TEXT:
         found = values.get(field) if field else None
@@ -270,13 +268,13 @@ def search_filter(term: str, *, using: str = "default") -> Q:
     return condition
 
 
-def _searched_values(term: str, db: BaseDatabaseWrapper) -> dict[str, list[str]]:
+def _searched_values(term: str) -> dict[str, list[str]]:
     """field → the distinct values containing `term` (any case), at most SEARCHED_VALUES_CAP + 1 each:
     one statement, written out because the ORM's union of two sliced queries costs more to compile
     (0.5 ms) than it takes to run. The pattern is escaped as `icontains` escapes it."""
-    pattern = f"%{db.ops.prep_for_like_query(term)}%"
+    pattern = f"%{connection.ops.prep_for_like_query(term)}%"
     found: dict[str, list[str]] = {field: [] for _, field in SEARCHED_TEXT if field}
-    with db.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(_SEARCHED_VALUES_SQL, [pattern, SEARCHED_VALUES_CAP + 1] * len(found))
         for field, value in cursor.fetchall():
             found[field].append(value)
