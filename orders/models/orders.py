@@ -82,6 +82,8 @@ class Order(models.Model):
                 fields=["store", "platform_name", "-created_at", "-id"], name="order_store_platform_created"
             ),
             models.Index(fields=["store", "customer_email"], name="order_store_customer_email"),
+            # A search's name arm, `customer_name IN (the names containing the term)` (selectors.search_filter).
+            models.Index(fields=["store", "customer_name"], name="order_store_customer_name"),
         ]
 
     def __str__(self) -> str:
