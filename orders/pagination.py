@@ -362,7 +362,6 @@ def keyset_search_page(
     limit: int,
     offset: int,
     cursor: str | None,
-    rows_of: Callable[..., QuerySet],
     estimate_key: Hashable | None = None,
 ) -> Page:
     """A page of a search, whose number of matches the planner misjudges (trigram statistics are coarse:
@@ -377,8 +376,7 @@ def keyset_search_page(
     - Otherwise the matches are few (or old): `sorted_matches` (the same rows and order, sorted after
       the search's indexes found them) gives the page and, in the same query, their exact count.
 
-    `rows_of(qs, *names)` is the page's rows of `qs` (a `.values()` of it, with the sort column, id and
-    the given names).
+    `matching` and `sorted_matches` are the `.values()` of the rows wanted, with the sort column and id.
     """
     depth = 1 + offset // limit
 
@@ -395,7 +393,7 @@ def keyset_search_page(
             Subquery(ahead.order_by(f"{prefix}{column}").values(column)[:1]),
         )
         walked = after(matching).filter(**{f"{column}__{'gte' if descending else 'lte'}": bound})
-        rows = list(rows_of(walked)[offset : offset + limit + 1])
+        rows = list(walked[offset : offset + limit + 1])
         if len(rows) > limit:
             if planned is None:
                 total = count_total(matching, estimate=False)
@@ -410,7 +408,7 @@ def keyset_search_page(
                 seen=None if cursor else offset + limit,
             )
     counted = after(sorted_matches).annotate(_matches=Window(Count("pk")))
-    rows = list(rows_of(counted, "_matches")[offset : offset + limit + 1])
+    rows = list(counted[offset : offset + limit + 1])
     if rows and not cursor:
         total = Total(rows[0]["_matches"])
     elif not cursor and offset == 0:

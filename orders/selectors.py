@@ -327,15 +327,8 @@ _SORT_COLUMNS = ("id", *dict.fromkeys(sort.column for sort in SORTS.values()))
 SUMMARY_JSON_ROWS: QuerySet = Order.objects.values(*_SORT_COLUMNS, summary=order_summary_json())
 
 
-def _rendered_by_database() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _summary_rows_of(qs: QuerySet[Order], *names: str) -> QuerySet:
-    """The list rows of `qs` (and `names`, annotations of it), as SUMMARY_ROWS or SUMMARY_JSON_ROWS."""
-    if _rendered_by_database():
-        return qs.values(*_SORT_COLUMNS, *names, summary=order_summary_json())
-    return qs.values(*SUMMARY_FIELDS, *names)
+def _summary_rows() -> QuerySet:
+    return SUMMARY_JSON_ROWS if connection.vendor == "postgresql" else SUMMARY_ROWS
 
 
 def order_sorted_queryset(
@@ -389,18 +382,16 @@ def order_list(
         "estimate_key": ("orders", store.pk, walk),
     }
     if filters.search:
-        matching = order_filter_queryset(store=store, filters=filters)  # reads SearchedText once
+        # Filtered once: the search reads SearchedText when its filter is made.
+        matching = order_filter_queryset(store=store, filters=filters, base=_summary_rows())
         return pagination.keyset_search_page(
             _in_sort_order(matching, filters.sort),
             unsearched=lambda: order_sorted_queryset(store=store, filters=replace(filters, search=None)),
             sorted_matches=_in_sort_order(matching, filters.sort, in_memory=True),
-            rows_of=_summary_rows_of,
             **paging,
         )
     return pagination.keyset_page(
-        order_sorted_queryset(
-            store=store, filters=filters, base=SUMMARY_JSON_ROWS if _rendered_by_database() else SUMMARY_ROWS
-        ),
+        order_sorted_queryset(store=store, filters=filters, base=_summary_rows()),
         fields_=None,
         estimate=True,
         **paging,
