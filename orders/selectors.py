@@ -321,14 +321,16 @@ def order_filter_queryset(
 # instead of resolving the 16 field names again (a tenth of a list page's time in Python). Never
 # evaluated itself.
 SUMMARY_ROWS: QuerySet = Order.objects.values(*SUMMARY_FIELDS)
-# On PostgreSQL the same rows as JSON the database wrote (serializers.order_summary_json), with the
-# columns a cursor or a sort reads.
-_SORT_COLUMNS = ("id", *dict.fromkeys(sort.column for sort in SORTS.values()))
-SUMMARY_JSON_ROWS: QuerySet = Order.objects.values(*_SORT_COLUMNS, summary=order_summary_json())
+# On PostgreSQL the same rows as JSON the database wrote (serializers.order_summary_json), with the id
+# and the sort column a cursor reads (the other sorts' columns, loaded for every row, went unread).
+SUMMARY_JSON_ROWS: dict[str, QuerySet] = {
+    column: Order.objects.values("id", column, summary=order_summary_json())
+    for column in dict.fromkeys(sort.column for sort in SORTS.values())
+}
 
 
-def _summary_rows() -> QuerySet:
-    return SUMMARY_JSON_ROWS if connection.vendor == "postgresql" else SUMMARY_ROWS
+def _summary_rows(sort_name: str) -> QuerySet:
+    return SUMMARY_JSON_ROWS[SORTS[sort_name].column] if connection.vendor == "postgresql" else SUMMARY_ROWS
 
 
 def order_sorted_queryset(
@@ -383,7 +385,7 @@ def order_list(
     }
     if filters.search:
         # Filtered once: the search reads SearchedText when its filter is made.
-        matching = order_filter_queryset(store=store, filters=filters, base=_summary_rows())
+        matching = order_filter_queryset(store=store, filters=filters, base=_summary_rows(filters.sort))
         return pagination.keyset_search_page(
             _in_sort_order(matching, filters.sort),
             unsearched=lambda: order_sorted_queryset(store=store, filters=replace(filters, search=None)),
@@ -391,7 +393,7 @@ def order_list(
             **paging,
         )
     return pagination.keyset_page(
-        order_sorted_queryset(store=store, filters=filters, base=_summary_rows()),
+        order_sorted_queryset(store=store, filters=filters, base=_summary_rows(filters.sort)),
         fields_=None,
         estimate=True,
         **paging,
