@@ -55,6 +55,24 @@ def _plan(queryset_or_sql, params=()) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+def _bulk_create_like(order: Order, customers: list[tuple[str, str]]) -> None:
+    """Orders of `order`'s store, one per (email, name), in one INSERT (numbers after 100)."""
+    Order.objects.bulk_create(
+        Order(
+            store=order.store,
+            order_number=100 + n,
+            status=order.status,
+            payment_status=order.payment_status,
+            currency="EUR",
+            customer_email=email,
+            customer_name=name,
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+        )
+        for n, (email, name) in enumerate(customers)
+    )
+
+
 def test_every_searched_column_is_read_through_its_trigram_index(store, monkeypatch):
     # given: an order, a term that each column contains, and no room for values (SEARCHED_VALUES_CAP 0),
     # so the email and the name are matched on the orders' own columns, as a term found in too many
@@ -97,20 +115,7 @@ def test_the_email_and_name_arms_are_read_through_the_store_indexes(store):
         store=store, email="grace.hopper@example.com", first_name="Grace", last_name="Hopper"
     )
     wanted = make_order(store, customer=customer)
-    Order.objects.bulk_create(
-        Order(
-            store=store,
-            order_number=100 + n,
-            status=wanted.status,
-            payment_status=wanted.payment_status,
-            currency="EUR",
-            customer_email=f"person{n}@example.com",
-            customer_name=f"Person {n}",
-            created_at=wanted.created_at,
-            updated_at=wanted.updated_at,
-        )
-        for n in range(3000)
-    )
+    _bulk_create_like(wanted, [(f"person{n}@example.com", f"Person {n}") for n in range(3000)])
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE orders_order")
     searched = Order.objects.filter(selectors.search_filter("hopper"), store=store).values("pk")
@@ -125,22 +130,7 @@ def test_the_email_and_name_arms_are_read_through_the_store_indexes(store):
 def test_the_triggers_keep_every_email_and_name_an_order_carries(store):
     # given: orders written one by one, in bulk, and by an update of either column
     one = make_order(store, customer=CustomerFactory(store=store, email="One@Example.com", first_name="Ada"))
-    Order.objects.bulk_create(
-        [
-            Order(
-                store=store,
-                order_number=90 + n,
-                status=one.status,
-                payment_status=one.payment_status,
-                currency="EUR",
-                customer_email=f"bulk{n}@example.com",
-                customer_name="",
-                created_at=one.created_at,
-                updated_at=one.updated_at,
-            )
-            for n in range(2)
-        ]
-    )
+    _bulk_create_like(one, [(f"bulk{n}@example.com", "") for n in range(2)])
     Order.objects.filter(pk=one.pk).update(customer_email="changed@example.com")
     one.refresh_from_db()
     one.customer_name = "Renamed Person"
