@@ -118,6 +118,8 @@ def _metadata_text(metadata: Any, key: str) -> str | None:
 # form (blank and null text, wide order numbers, sub-millisecond times, tracking numbers of each JSON
 # type).
 
+_ORDER = '"orders_order"'
+
 
 def _iso_sql(column: str) -> str:
     """iso() in SQL: UTC, milliseconds (truncated, as isoformat truncates them), Z."""
@@ -133,7 +135,6 @@ def _metadata_text_sql(key: str) -> str:
     )
 
 
-_ORDER = '"orders_order"'
 # Written out once (not built from ORM expressions, whose resolving and compiling cost more per page
 # than the rows' conversion it saves), for a query of orders_order not aliased: the list's page query.
 ORDER_SUMMARY_JSON_SQL = (
