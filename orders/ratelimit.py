@@ -9,7 +9,7 @@ increments both counters with ONE atomic statement and reads the new values back
 (PostgreSQL, and SQLite ≥ 3.35). The database serialises the increments on the counter row, so of N
 concurrent requests exactly `limit` see a count ≤ limit, whichever process or thread they run in — the
 guarantee a per-process cache or a read-then-write cannot give. When settings.REDIS_URL is set the same
-counters live in Redis (INCR, atomic there too, and EXPIRE, in one pipelined round trip), which takes
+counters live in Redis (one script, COUNT_SCRIPT, atomic there too: one round trip), which takes
 the load off the database when many web processes run. A rejected request gives its increment back, so
 hammering past the limit does not consume the next requests' quota.
 

@@ -115,6 +115,16 @@ def _events(store, n: int) -> list[str]:
     ]
 
 
+@contextlib.contextmanager
+def _stopped_after(sender: Sender):
+    """`sender` for the block, then stopped and drained however the block ends (no thread left behind)."""
+    try:
+        yield sender
+    finally:
+        sender.stop()
+        sender.drain()
+
+
 def _until(condition, sender: Sender, *, what: str, limit: float = 60) -> None:
     """Run the sender's dispatcher in this thread until `condition()` (a guard against hanging, not a
     timed assertion)."""
@@ -131,8 +141,7 @@ def test_a_slow_endpoint_does_not_hold_back_a_fast_one(store, keepalive_receiver
     slow, _ = make_endpoint(store, f"{keepalive_receiver.base}/slow", event_types=["order.created"])
     fast, secret = make_endpoint(store, f"{keepalive_receiver.base}/fast", event_types=["order.created"])
     _events(store, 40)
-    sender = Sender(threads=8, per_endpoint=3, batch=50)
-    try:
+    with _stopped_after(Sender(threads=8, per_endpoint=3, batch=50)) as sender:
         # when: the sender works while the slow receiver holds every request it gets
         _until(
             lambda: (
@@ -161,9 +170,6 @@ def test_a_slow_endpoint_does_not_hold_back_a_fast_one(store, keepalive_receiver
             sender,
             what="the slow endpoint's deliveries",
         )
-    finally:
-        sender.stop()
-        sender.drain()
     # then everything arrived once, each attempt recorded
     assert keepalive_receiver.count("/slow") == 40
     assert keepalive_receiver.count("/fast") == 40
@@ -179,17 +185,13 @@ def test_many_deliveries_to_one_receiver_reuse_connections(store, keepalive_rece
     # given: 60 deliveries to one endpoint
     make_endpoint(store, f"{keepalive_receiver.base}/hook", event_types=["order.created"])
     event_ids = _events(store, 60)
-    sender = Sender(threads=8, per_endpoint=4, batch=20)
     # when
-    try:
+    with _stopped_after(Sender(threads=8, per_endpoint=4, batch=20)) as sender:
         _until(
             lambda: WebhookDelivery.objects.filter(status=Status.SUCCEEDED).count() == 60,
             sender,
             what="the deliveries",
         )
-    finally:
-        sender.stop()
-        sender.drain()
     # then: each arrived once, over at most as many connections as the per-endpoint cap
     assert sorted(h["webhook-id"] for _, h, _ in keepalive_receiver.hits) == sorted(event_ids)
     assert keepalive_receiver.connections <= 4 < 60
@@ -270,17 +272,13 @@ def test_one_pass_records_each_result_by_its_own_outcome(store, keepalive_receiv
     rows["last"] = last
     later = event_for("gone")
     WebhookDelivery.objects.filter(id=later.id).update(next_attempt_at=timezone.now() + timedelta(hours=1))
-    sender = Sender(threads=8, per_endpoint=2, batch=50)
-    try:
+    with _stopped_after(Sender(threads=8, per_endpoint=2, batch=50)) as sender:
         # when: one pass claims them all, they are sent, one is retried by hand, one pass records them
         sender.step()
         assert sum(sender.held.values()) == 5
         _finished(sender, 5)
         delivery_retry(delivery=WebhookDelivery.objects.get(id=rows["by_hand"].id))
         assert sender.record_finished() == 5
-    finally:
-        sender.stop()
-        sender.drain()
     # then: each delivery ends by its own answer
     got = {name: WebhookDelivery.objects.get(id=row.id) for name, row in rows.items()}
     assert (got["ok"].status, got["ok"].last_status_code, got["ok"].last_error) == (Status.SUCCEEDED, 204, "")
@@ -312,16 +310,12 @@ def test_the_sender_finds_retries_in_the_outbox_instead_of_enqueuing_tasks(
     # given: two deliveries to a receiver that answers 500, sent by the sender
     make_endpoint(store, f"{keepalive_receiver.base}/status/500", event_types=["order.created"])
     _events(store, 2)
-    sender = Sender(threads=2, per_endpoint=2, batch=10)
-    try:
+    with _stopped_after(Sender(threads=2, per_endpoint=2, batch=10)) as sender:
         sender.step()
         _finished(sender, 2)
         # when the sender records them
         with django_capture_on_commit_callbacks() as by_sender:
             assert sender.record_finished() == 2
-    finally:
-        sender.stop()
-        sender.drain()
     # then: both are due again later, and no task was handed to the queue for them
     rows = list(WebhookDelivery.objects.all())
     assert [(r.status, r.last_status_code, r.next_attempt_at > timezone.now()) for r in rows] == [
@@ -348,17 +342,13 @@ def test_with_delivery_tasks_the_sender_sends_from_the_outbox_and_marks_their_ta
             for i in range(3)
         ]
     assert list(DBTaskResult.objects.values_list("status", flat=True)) == ["READY"] * 3
-    sender = Sender(threads=2, per_endpoint=2, batch=10)
-    try:
+    with _stopped_after(Sender(threads=2, per_endpoint=2, batch=10)) as sender:
         # when the sender makes its passes
         _until(
             lambda: not WebhookDelivery.objects.exclude(status=Status.SUCCEEDED).exists(),
             sender,
             what="every delivery to succeed",
         )
-    finally:
-        sender.stop()
-        sender.drain()
     # then: each event arrived once, and the tasks were marked done without running
     assert sorted(h["webhook-id"] for _, h, _ in keepalive_receiver.hits) == sorted(event_ids)
     assert (
