@@ -419,6 +419,17 @@ def _database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def _run_worker_until(condition, *, what: str, **settings: str) -> None:
+    """A `manage.py webhook_worker` (`settings` in its environment, as `_start_worker`) until
+    `condition()`; then SIGTERM, on which it must exit 0."""
+    worker = _start_worker(**settings)
+    try:
+        _wait(condition, what=what)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0, worker.stderr.read() if worker.stderr else ""
+
+
 def _start_worker(**settings: str) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -477,15 +488,10 @@ def test_a_webhook_worker_killed_mid_batch_loses_nothing(store, keepalive_receiv
 
     # when: the receiver answers again and a new worker starts (the claims' leases run out)
     keepalive_receiver.release.set()
-    again = _start_worker()
-    try:
-        _wait(
-            lambda: WebhookDelivery.objects.filter(status=Status.SUCCEEDED).count() == 20,
-            what="every delivery to succeed",
-        )
-    finally:
-        again.send_signal(signal.SIGTERM)
-        assert again.wait(timeout=60) == 0, again.stderr.read() if again.stderr else ""
+    _run_worker_until(
+        lambda: WebhookDelivery.objects.filter(status=Status.SUCCEEDED).count() == 20,
+        what="every delivery to succeed",
+    )
     # then: every event arrived at least once; the 4 lost attempts are in the log, then their resend
     received = {headers["webhook-id"] for _, headers, _ in keepalive_receiver.hits}
     assert received == set(event_ids)
@@ -506,16 +512,12 @@ def test_a_blackholed_endpoint_does_not_stop_deliveries_to_a_healthy_one(
         store, f"{keepalive_receiver.base}/healthy", event_types=["order.created"]
     )
     event_ids = _events(store, 30)
-    worker = _start_worker(WEBHOOK_TIMEOUT_SECONDS="2")
-    try:
-        # when the worker runs until the healthy endpoint has every event
-        _wait(
-            lambda: WebhookDelivery.objects.filter(endpoint=healthy, status=Status.SUCCEEDED).count() == 30,
-            what="the healthy endpoint's deliveries",
-        )
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=60) == 0, worker.stderr.read() if worker.stderr else ""
+    # when the worker runs until the healthy endpoint has every event
+    _run_worker_until(
+        lambda: WebhookDelivery.objects.filter(endpoint=healthy, status=Status.SUCCEEDED).count() == 30,
+        what="the healthy endpoint's deliveries",
+        WEBHOOK_TIMEOUT_SECONDS="2",
+    )
     # then: the healthy receiver got each event once, signed
     hits = [(headers, body) for path, headers, body in keepalive_receiver.hits if path == "/healthy"]
     assert sorted(headers["webhook-id"] for headers, _ in hits) == sorted(event_ids)
@@ -548,15 +550,11 @@ def test_without_delivery_tasks_a_webhook_worker_sends_the_changes_from_the_outb
     assert DBTaskResult.objects.count() == 0
     assert keepalive_receiver.hits == []
     # when a `manage.py webhook_worker` runs with the same setting
-    worker = _start_worker(WEBHOOK_DELIVERY_TASKS="false")
-    try:
-        _wait(
-            lambda: WebhookDelivery.objects.filter(status=Status.SUCCEEDED).count() == 10,
-            what="every delivery to succeed",
-        )
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=60) == 0, worker.stderr.read() if worker.stderr else ""
+    _run_worker_until(
+        lambda: WebhookDelivery.objects.filter(status=Status.SUCCEEDED).count() == 10,
+        what="every delivery to succeed",
+        WEBHOOK_DELIVERY_TASKS="false",
+    )
     # then: each event arrived once, signed, and still no task was ever written
     hits = [(headers, body) for _, headers, body in keepalive_receiver.hits]
     assert sorted(headers["webhook-id"] for headers, _ in hits) == sorted(event_ids)
