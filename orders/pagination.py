@@ -371,8 +371,9 @@ def keyset_search_page(
     - The planner's estimate first (EXPLAIN, nothing runs). When it expects more matches than the count
       cap (or cannot tell: SQLite), `matching` is walked in index order over at most SEARCH_WALK_ROWS
       rows of `unsearched()` (the list without the search, same order; built only then) per page of
-      depth, a bound set by the value at that row (an InitPlan, so the index scan stops there). When the matches there fill
-      the page, it is the page, and the total is the estimate (flagged), at least the rows seen.
+      depth, a bound set by the value at that row (an InitPlan, so the index scan stops there). When
+      the matches there fill the page, it is the page, and the total is the estimate (flagged), at
+      least the rows seen.
     - Otherwise the matches are few (or old): `sorted_matches` (the same rows and order, sorted after
       the search's indexes found them) gives the page and, in the same query, their exact count.
 
